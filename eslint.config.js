@@ -1,0 +1,44 @@
+import js from '@eslint/js';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+/** Node globals for the few plain-JS files (config and scripts); TS files get them from @types/node. */
+const nodeGlobals = {
+  console: 'readonly',
+  process: 'readonly',
+  URL: 'readonly',
+  setTimeout: 'readonly',
+  clearTimeout: 'readonly',
+};
+
+export default defineConfig(
+  globalIgnores([
+    '**/node_modules/',
+    'src/gen/',
+    'sdk/src/gen/',
+    'sdk/dist/',
+    '**/dist/',
+    'data/',
+    '**/.tmp/',
+    'bench/results/',
+  ]),
+  js.configs.recommended,
+  tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: true,
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: nodeGlobals },
+  },
+);

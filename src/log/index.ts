@@ -1,0 +1,29 @@
+export { ThreadLog, type CommitListener, type ThreadLogOptions } from './thread-log.js';
+export {
+  ThreadReader,
+  type MessagePage,
+  type PageAnchor,
+  type ThreadPage,
+} from './thread-reader.js';
+export type {
+  Actor,
+  AppendResult,
+  CommittedEvent,
+  ExpectedRevision,
+  NewMessage,
+} from './commands.js';
+export { rebuildProjections } from './rebuild.js';
+export {
+  ProgressDbError,
+  Reason,
+  invalidField,
+  payloadTooLarge,
+  type ReasonCode,
+} from './errors.js';
+export type {
+  EventRecord,
+  MessageRecord,
+  MessageViewRecord,
+  ReactionUsersRecord,
+  ThreadRecord,
+} from './record-codec.js';

@@ -1,0 +1,237 @@
+import { Family, keys, type RocksStore } from '../storage/index.js';
+import { messageNotFound, threadNotFound } from './errors.js';
+import { findThread } from './commands.js';
+import {
+  records,
+  type EventRecord,
+  type MessageRecord,
+  type MessageViewRecord,
+  type ThreadRecord,
+} from './record-codec.js';
+
+/** Where a page of messages is. */
+export type PageAnchor =
+  | { kind: 'newest' }
+  | { kind: 'before_seq'; seq: bigint }
+  | { kind: 'after_seq'; seq: bigint }
+  | { kind: 'around_seq'; seq: bigint }
+  | { kind: 'around_message_id'; messageId: string };
+
+/** A page of messages in ascending seq order. */
+export interface MessagePage {
+  messages: MessageViewRecord[];
+  hasMoreBefore: boolean;
+  hasMoreAfter: boolean;
+  threadRevision: bigint;
+}
+
+/** A page of a user's threads. */
+export interface ThreadPage {
+  threads: ThreadRecord[];
+  /** Where the next page starts, or undefined on the last page. */
+  next: { position: bigint; thread: bigint } | undefined;
+}
+
+const SCAN_CHUNK = 64;
+
+/**
+ * The read side: point lookups and range scans straight on RocksDB, outside the writer.
+ * Data flow: server → ThreadReader → RocksStore (`threads`, `tails`, `versions`, `events`, `indexes`).
+ */
+export class ThreadReader {
+  readonly #store: RocksStore;
+
+  constructor(store: RocksStore) {
+    this.#store = store;
+  }
+
+  /** The thread, with its internal number. @throws THREAD_NOT_FOUND */
+  thread(threadId: string, includeDeleted: boolean): { number: bigint; record: ThreadRecord } {
+    const found = findThread(this.#store, threadId);
+    if (!found || (found.record.deleted && !includeDeleted)) throw threadNotFound(threadId);
+    return found;
+  }
+
+  /** The user's threads, most recently active first. */
+  listThreads(
+    userId: string,
+    pageSize: number,
+    after: { position: bigint; thread: bigint } | undefined,
+    includeDeleted: boolean,
+  ): ThreadPage {
+    const threads: ThreadRecord[] = [];
+    let bound = after;
+    for (;;) {
+      const rows = this.#store.scan(Family.indexes, {
+        ...keys.userThreadRange(userId, bound),
+        reverse: true,
+        limit: SCAN_CHUNK,
+      });
+      for (const row of rows) {
+        const at = keys.decodeUserThreadIndexKey(row.key);
+        bound = at;
+        const bytes = this.#store.get(Family.threads, keys.threadKey(at.thread));
+        if (!bytes) continue;
+        const record = records.thread.decode(bytes);
+        if (record.deleted && !includeDeleted) continue;
+        threads.push(record);
+        if (threads.length === pageSize) {
+          const more = this.#hasMoreThreads(userId, at, includeDeleted);
+          return { threads, next: more ? at : undefined };
+        }
+      }
+      if (rows.length < SCAN_CHUNK) return { threads, next: undefined };
+    }
+  }
+
+  #hasMoreThreads(
+    userId: string,
+    after: { position: bigint; thread: bigint },
+    includeDeleted: boolean,
+  ): boolean {
+    return this.listThreads(userId, 1, after, includeDeleted).threads.length > 0;
+  }
+
+  /** The latest view of a message. @throws THREAD_NOT_FOUND, MESSAGE_NOT_FOUND */
+  message(threadId: string, messageId: string, includeDeleted: boolean): MessageViewRecord {
+    const { number } = this.thread(threadId, includeDeleted);
+    const view = this.#view(number, messageId);
+    if (!view || (view.message?.deleted && !includeDeleted)) throw messageNotFound(messageId);
+    return view;
+  }
+
+  #view(thread: bigint, messageId: string): MessageViewRecord | undefined {
+    const seqBytes = this.#store.get(Family.indexes, keys.messageIdIndexKey(thread, messageId));
+    if (!seqBytes) return undefined;
+    const bytes = this.#store.get(Family.tails, keys.tailKey(thread, keys.readU64(seqBytes)));
+    return bytes ? records.messageView.decode(bytes) : undefined;
+  }
+
+  /** Every version of a message, oldest first. @throws THREAD_NOT_FOUND, MESSAGE_NOT_FOUND */
+  versions(threadId: string, messageId: string): MessageRecord[] {
+    const { number } = this.thread(threadId, true);
+    const seqBytes = this.#store.get(Family.indexes, keys.messageIdIndexKey(number, messageId));
+    if (!seqBytes) throw messageNotFound(messageId);
+    return this.#store
+      .scan(Family.versions, keys.versionRange(number, keys.readU64(seqBytes)))
+      .map((row) => records.message.decode(row.value));
+  }
+
+  /** A page of messages in scroll order. @throws THREAD_NOT_FOUND, MESSAGE_NOT_FOUND */
+  listMessages(
+    threadId: string,
+    pageSize: number,
+    anchor: PageAnchor,
+    includeDeleted: boolean,
+  ): MessagePage {
+    const { number, record } = this.thread(threadId, includeDeleted);
+    const take = (from: bigint, to: bigint | undefined, reverse: boolean, limit: number) =>
+      this.#collect(number, from, to, reverse, limit, includeDeleted);
+    let before: MessageViewRecord[] = [];
+    let after: MessageViewRecord[] = [];
+    let pivot: bigint;
+    switch (anchor.kind) {
+      case 'newest':
+        pivot = record.revision + 1n;
+        before = take(0n, pivot, true, pageSize);
+        break;
+      case 'before_seq':
+        pivot = anchor.seq;
+        before = take(0n, pivot, true, pageSize);
+        break;
+      case 'after_seq':
+        pivot = anchor.seq + 1n;
+        after = take(pivot, undefined, false, pageSize);
+        break;
+      case 'around_seq':
+      case 'around_message_id': {
+        if (anchor.kind === 'around_seq') pivot = anchor.seq;
+        else {
+          const seqBytes = this.#store.get(
+            Family.indexes,
+            keys.messageIdIndexKey(number, anchor.messageId),
+          );
+          if (!seqBytes) throw messageNotFound(anchor.messageId, 'around_message_id');
+          pivot = keys.readU64(seqBytes);
+        }
+        const half = Math.floor(pageSize / 2);
+        before = take(0n, pivot, true, half);
+        after = take(pivot, undefined, false, pageSize - before.length);
+        if (before.length + after.length < pageSize && before.length === half) {
+          before = take(0n, pivot, true, pageSize - after.length);
+        }
+        break;
+      }
+    }
+    before.reverse();
+    const messages = [...before, ...after];
+    const first = messages[0]?.message?.seq ?? pivot;
+    const last = messages[messages.length - 1]?.message?.seq ?? pivot - 1n;
+    return {
+      messages,
+      hasMoreBefore: take(0n, first, true, 1).length > 0,
+      hasMoreAfter: take(last + 1n, undefined, false, 1).length > 0,
+      threadRevision: record.revision,
+    };
+  }
+
+  #collect(
+    thread: bigint,
+    from: bigint,
+    to: bigint | undefined,
+    reverse: boolean,
+    limit: number,
+    includeDeleted: boolean,
+  ): MessageViewRecord[] {
+    const out: MessageViewRecord[] = [];
+    if (limit <= 0 || (to !== undefined && to <= from)) return out;
+    let range = keys.threadRange(thread, from, to);
+    for (;;) {
+      const want = includeDeleted ? limit - out.length : Math.max(limit - out.length, SCAN_CHUNK);
+      const rows = this.#store.scan(Family.tails, { ...range, reverse, limit: want });
+      for (const row of rows) {
+        const view = records.messageView.decode(row.value);
+        if (!includeDeleted && view.message?.deleted) continue;
+        out.push(view);
+        if (out.length === limit) return out;
+      }
+      const lastRow = rows[rows.length - 1];
+      if (rows.length < want || !lastRow) return out;
+      range = reverse
+        ? { gte: range.gte, lt: lastRow.key }
+        : { gte: Buffer.concat([lastRow.key, Buffer.from([0])]), lt: range.lt };
+    }
+  }
+
+  /** A slice of a thread's event log. @throws THREAD_NOT_FOUND */
+  readEvents(
+    threadId: string,
+    options: { after?: bigint; before?: bigint; limit: number; backward: boolean },
+  ): { events: EventRecord[]; hasMore: boolean; head: bigint } {
+    const { number, record } = this.thread(threadId, true);
+    const range = options.backward
+      ? keys.threadRange(number, 1n, options.before ?? record.revision + 1n)
+      : keys.threadRange(number, (options.after ?? 0n) + 1n);
+    if (Buffer.compare(range.gte, range.lt) >= 0) {
+      return { events: [], hasMore: false, head: record.revision };
+    }
+    const rows = this.#store.scan(Family.events, {
+      ...range,
+      reverse: options.backward,
+      limit: options.limit + 1,
+    });
+    const hasMore = rows.length > options.limit;
+    return {
+      events: rows.slice(0, options.limit).map((row) => records.event.decode(row.value)),
+      hasMore,
+      head: record.revision,
+    };
+  }
+
+  /** Events of a thread with revision > `after`, at most `limit`, oldest first. */
+  eventsAfter(thread: bigint, after: bigint, limit: number): EventRecord[] {
+    return this.#store
+      .scan(Family.events, { ...keys.threadRange(thread, after + 1n), limit })
+      .map((row) => records.event.decode(row.value));
+  }
+}

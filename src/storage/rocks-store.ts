@@ -1,0 +1,123 @@
+import { RocksLevel, type ColumnHandle } from '@nxtedition/rocksdb';
+import { ALL_FAMILIES, type FamilyName } from './column-families.js';
+
+/** One put or delete of a batch. */
+export type BatchOp =
+  | { type: 'put'; family: FamilyName; key: Buffer; value: Buffer }
+  | { type: 'del'; family: FamilyName; key: Buffer };
+
+/** A key range: `gte` ≤ key < `lt`. */
+export interface KeyRange {
+  gte: Buffer;
+  lt: Buffer;
+}
+
+/** Options of a range scan. */
+export interface ScanOptions extends KeyRange {
+  reverse?: boolean;
+  limit?: number;
+}
+
+/** A key and its value. */
+export interface Row {
+  key: Buffer;
+  value: Buffer;
+}
+
+/**
+ * RocksDB with ProgressDB's column families: synchronous point reads, range scans and atomic
+ * cross-family batches. Data flow: log ⇄ group-commit writer ⇄ RocksStore ⇄ RocksDB.
+ */
+export class RocksStore {
+  readonly #db: RocksLevel;
+  readonly #columns: Record<FamilyName, ColumnHandle>;
+
+  private constructor(db: RocksLevel) {
+    this.#db = db;
+    const columns = {} as Record<FamilyName, ColumnHandle>;
+    for (const family of ALL_FAMILIES) {
+      const handle = db.columns[family];
+      if (!handle) throw new Error(`column family ${family} did not open`);
+      columns[family] = handle;
+    }
+    this.#columns = columns;
+  }
+
+  /** Opens (creating if missing) the database at `location` with every column family. */
+  static async open(location: string): Promise<RocksStore> {
+    const db = new RocksLevel(location);
+    const columns: Record<string, Record<string, unknown>> = {};
+    for (const family of ALL_FAMILIES) columns[family] = {};
+    await db.open({ createIfMissing: true, columns });
+    return new RocksStore(db);
+  }
+
+  /** The value at `key`, or undefined. */
+  get(family: FamilyName, key: Buffer): Buffer | undefined {
+    return this.#db._getManySync([key], {
+      column: this.#columns[family],
+      valueEncoding: 'buffer',
+    })[0];
+  }
+
+  /** The values at `keys`, in order (undefined where absent). */
+  getMany(family: FamilyName, keys: Buffer[]): (Buffer | undefined)[] {
+    if (keys.length === 0) return [];
+    return this.#db._getManySync(keys, { column: this.#columns[family], valueEncoding: 'buffer' });
+  }
+
+  /** The rows in a range, in key order (or reverse), at most `limit`. */
+  scan(family: FamilyName, options: ScanOptions): Row[] {
+    const rows: Row[] = [];
+    let { gte, lt } = options;
+    const reverse = options.reverse ?? false;
+    let remaining = options.limit ?? Infinity;
+    for (;;) {
+      const result = this.#db.querySync({
+        column: this.#columns[family],
+        gte,
+        lt,
+        reverse,
+        limit: remaining === Infinity ? -1 : remaining,
+        keyEncoding: 'buffer',
+        valueEncoding: 'buffer',
+        highWaterMarkBytes: 64 * 1024 * 1024,
+      });
+      const flat = result.rows;
+      for (let i = 0; i < flat.length; i += 2) {
+        rows.push({ key: flat[i] as Buffer, value: flat[i + 1] as Buffer });
+      }
+      remaining -= flat.length / 2;
+      const last = rows[rows.length - 1];
+      if (result.finished || remaining <= 0 || flat.length === 0 || !last) return rows;
+      // The binding stops early past its byte budget: continue after the last key.
+      if (reverse) lt = last.key;
+      else gte = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+  }
+
+  /** Commits `ops` as one atomic batch; with `sync`, fsyncs the WAL before returning. */
+  write(ops: readonly BatchOp[], sync: boolean): void {
+    const batch = this.#db._chainedBatch();
+    try {
+      for (const op of ops) {
+        const column = this.#columns[op.family];
+        if (op.type === 'put') batch._put(op.key, op.value, { column });
+        else batch._del(op.key, { column });
+      }
+      batch._writeSync({ sync });
+    } finally {
+      batch._closeSync();
+    }
+  }
+
+  /** A RocksDB property, such as `rocksdb.estimate-num-keys`. */
+  property(name: string): string {
+    return this.#db.getProperty(name);
+  }
+
+  /** Closes the database. */
+  async close(): Promise<void> {
+    if (this.#db.status === 'open') await this.#db.close();
+  }
+}
