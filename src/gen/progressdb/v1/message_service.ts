@@ -146,8 +146,10 @@ export interface GetMessageResponse {
 export interface ListMessagesRequest {
   /** The thread. */
   threadId: string;
-  /** At most this many messages (default 50, at most 1000). */
-  pageSize: number;
+  /** At most this many messages: 1 to 1000; 50 when absent. */
+  pageSize?:
+    | number
+    | undefined;
   /** Where the page is; none means the newest page. */
   anchor:
     | //
@@ -291,8 +293,10 @@ export interface ReadEventsRequest {
   beforeRevision?:
     | bigint
     | undefined;
-  /** At most this many events (default 100, at most 1000). */
-  limit: number;
+  /** At most this many events: 1 to 1000; 100 when absent. */
+  limit?:
+    | number
+    | undefined;
   /** The reading direction (default forward). */
   direction: Direction;
 }
@@ -1470,7 +1474,7 @@ export const GetMessageResponse: MessageFns<GetMessageResponse> = {
 };
 
 function createBaseListMessagesRequest(): ListMessagesRequest {
-  return { threadId: "", pageSize: 0, anchor: undefined, includeDeleted: false, order: 0 };
+  return { threadId: "", pageSize: undefined, anchor: undefined, includeDeleted: false, order: 0 };
 }
 
 export const ListMessagesRequest: MessageFns<ListMessagesRequest> = {
@@ -1478,7 +1482,7 @@ export const ListMessagesRequest: MessageFns<ListMessagesRequest> = {
     if (message.threadId !== "") {
       writer.uint32(10).string(message.threadId);
     }
-    if (message.pageSize !== 0) {
+    if (message.pageSize !== undefined) {
       writer.uint32(16).uint32(message.pageSize);
     }
     switch (message.anchor?.$case) {
@@ -1613,7 +1617,7 @@ export const ListMessagesRequest: MessageFns<ListMessagesRequest> = {
         ? globalThis.Number(object.pageSize)
         : isSet(object.page_size)
         ? globalThis.Number(object.page_size)
-        : 0,
+        : undefined,
       anchor: isSet(object.beforeSeq)
         ? { $case: "beforeSeq", value: BigInt(object.beforeSeq) }
         : isSet(object.before_seq)
@@ -1645,7 +1649,7 @@ export const ListMessagesRequest: MessageFns<ListMessagesRequest> = {
     if (message.threadId !== "") {
       obj.threadId = message.threadId;
     }
-    if (message.pageSize !== 0) {
+    if (message.pageSize !== undefined) {
       obj.pageSize = Math.round(message.pageSize);
     }
     if (message.anchor?.$case === "beforeSeq") {
@@ -1672,7 +1676,7 @@ export const ListMessagesRequest: MessageFns<ListMessagesRequest> = {
   fromPartial<I extends Exact<DeepPartial<ListMessagesRequest>, I>>(object: I): ListMessagesRequest {
     const message = createBaseListMessagesRequest();
     message.threadId = object.threadId ?? "";
-    message.pageSize = object.pageSize ?? 0;
+    message.pageSize = object.pageSize ?? undefined;
     switch (object.anchor?.$case) {
       case "beforeSeq": {
         if (object.anchor?.value !== undefined && object.anchor?.value !== null) {
@@ -2843,7 +2847,7 @@ export const RemoveReactionResponse: MessageFns<RemoveReactionResponse> = {
 };
 
 function createBaseReadEventsRequest(): ReadEventsRequest {
-  return { threadId: "", afterRevision: undefined, beforeRevision: undefined, limit: 0, direction: 0 };
+  return { threadId: "", afterRevision: undefined, beforeRevision: undefined, limit: undefined, direction: 0 };
 }
 
 export const ReadEventsRequest: MessageFns<ReadEventsRequest> = {
@@ -2863,7 +2867,7 @@ export const ReadEventsRequest: MessageFns<ReadEventsRequest> = {
       }
       writer.uint32(40).uint64(message.beforeRevision);
     }
-    if (message.limit !== 0) {
+    if (message.limit !== undefined) {
       writer.uint32(24).uint32(message.limit);
     }
     if (message.direction !== 0) {
@@ -2954,7 +2958,7 @@ export const ReadEventsRequest: MessageFns<ReadEventsRequest> = {
         : isSet(object.before_revision)
         ? BigInt(object.before_revision)
         : undefined,
-      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : undefined,
       direction: isSet(object.direction) ? directionFromJSON(object.direction) : 0,
     };
   },
@@ -2970,7 +2974,7 @@ export const ReadEventsRequest: MessageFns<ReadEventsRequest> = {
     if (message.beforeRevision !== undefined) {
       obj.beforeRevision = message.beforeRevision.toString();
     }
-    if (message.limit !== 0) {
+    if (message.limit !== undefined) {
       obj.limit = Math.round(message.limit);
     }
     if (message.direction !== 0) {
@@ -2991,7 +2995,7 @@ export const ReadEventsRequest: MessageFns<ReadEventsRequest> = {
     message.beforeRevision = (object.beforeRevision !== undefined && object.beforeRevision !== null)
       ? BigInt(object.beforeRevision)
       : undefined;
-    message.limit = object.limit ?? 0;
+    message.limit = object.limit ?? undefined;
     message.direction = object.direction ?? 0;
     return message;
   },

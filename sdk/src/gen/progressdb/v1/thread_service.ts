@@ -56,8 +56,10 @@ export interface GetThreadResponse {
 export interface ListThreadsRequest {
   /** The user whose threads to list (backend keys only); default: the calling user. */
   userId: string;
-  /** At most this many threads (default 50, at most 1000). */
-  pageSize: number;
+  /** At most this many threads: 1 to 1000; 50 when absent. */
+  pageSize?:
+    | number
+    | undefined;
   /** The next_page_token of the previous page, or empty for the first page. */
   pageToken: string;
   /** Include deleted threads. */
@@ -640,7 +642,7 @@ export const GetThreadResponse: MessageFns<GetThreadResponse> = {
 };
 
 function createBaseListThreadsRequest(): ListThreadsRequest {
-  return { userId: "", pageSize: 0, pageToken: "", includeDeleted: false };
+  return { userId: "", pageSize: undefined, pageToken: "", includeDeleted: false };
 }
 
 export const ListThreadsRequest: MessageFns<ListThreadsRequest> = {
@@ -648,7 +650,7 @@ export const ListThreadsRequest: MessageFns<ListThreadsRequest> = {
     if (message.userId !== "") {
       writer.uint32(10).string(message.userId);
     }
-    if (message.pageSize !== 0) {
+    if (message.pageSize !== undefined) {
       writer.uint32(16).uint32(message.pageSize);
     }
     if (message.pageToken !== "") {
@@ -728,7 +730,7 @@ export const ListThreadsRequest: MessageFns<ListThreadsRequest> = {
         ? globalThis.Number(object.pageSize)
         : isSet(object.page_size)
         ? globalThis.Number(object.page_size)
-        : 0,
+        : undefined,
       pageToken: isSet(object.pageToken)
         ? globalThis.String(object.pageToken)
         : isSet(object.page_token)
@@ -747,7 +749,7 @@ export const ListThreadsRequest: MessageFns<ListThreadsRequest> = {
     if (message.userId !== "") {
       obj.userId = message.userId;
     }
-    if (message.pageSize !== 0) {
+    if (message.pageSize !== undefined) {
       obj.pageSize = Math.round(message.pageSize);
     }
     if (message.pageToken !== "") {
@@ -765,7 +767,7 @@ export const ListThreadsRequest: MessageFns<ListThreadsRequest> = {
   fromPartial(object: DeepPartial<ListThreadsRequest>): ListThreadsRequest {
     const message = createBaseListThreadsRequest();
     message.userId = object.userId ?? "";
-    message.pageSize = object.pageSize ?? 0;
+    message.pageSize = object.pageSize ?? undefined;
     message.pageToken = object.pageToken ?? "";
     message.includeDeleted = object.includeDeleted ?? false;
     return message;

@@ -1,0 +1,72 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from './config/index.js';
+import { ThreadLog } from './log/index.js';
+import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.js';
+import { ProgressDbServer } from './server/progressdb-server.js';
+import { RocksStore } from './storage/index.js';
+import type { Logger } from './telemetry/index.js';
+
+/** A running ProgressDB: the server, the log and the store, closed in reverse order. */
+export interface App {
+  /** The bound `host:port`. */
+  readonly address: string;
+  readonly port: number;
+  readonly keys: ResolvedApiKeys;
+  readonly log: ThreadLog;
+  /** Graceful shutdown: drain calls, commit queued writes, stop the server, close the database. */
+  close(): Promise<void>;
+}
+
+/** The folder of the RocksDB database inside the data folder. */
+export function databasePath(dataDir: string): string {
+  return join(dataDir, 'db');
+}
+
+/**
+ * Wires ProgressDB together from a loaded configuration: storage, the log, the gRPC server.
+ * Data flow: config → RocksStore → ThreadLog → ProgressDbServer.
+ */
+export async function startApp(config: Config, logger: Logger): Promise<App> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const keys = await resolveApiKeys(config);
+  const store = await RocksStore.open(databasePath(config.dataDir));
+  const log = new ThreadLog(store, {
+    durability: config.durability,
+    maxGroupCommands: config.writer.maxGroupCommands,
+  });
+  let server: ProgressDbServer;
+  try {
+    server = await ProgressDbServer.start({
+      log,
+      keys: keys.registry,
+      logger,
+      options: {
+        host: config.listen.host,
+        port: config.listen.port,
+        limits: config.limits,
+        maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
+        shutdownGraceMs: config.shutdownGraceMs,
+      },
+    });
+  } catch (error) {
+    await log.close();
+    await store.close();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    address: server.address,
+    port: server.port,
+    keys,
+    log,
+    close() {
+      closing ??= (async () => {
+        await server.shutdown();
+        await log.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

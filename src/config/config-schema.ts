@@ -1,0 +1,179 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { z } from 'zod';
+
+/** How the writer makes a commit durable: `sync` fsyncs every group commit, `os` leaves it to the OS. */
+export const DURABILITY_MODES = ['sync', 'os'] as const;
+
+/** A durability mode; see {@link DURABILITY_MODES}. */
+export type Durability = (typeof DURABILITY_MODES)[number];
+
+/** pino log levels, most severe first; `silent` turns logging off. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A log level; see {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The address the gRPC server binds, parsed from `host:port` (`[v6]:port` for IPv6). */
+export interface ListenAddress {
+  /** Host name or IP address, without brackets for IPv6. Default `127.0.0.1`. */
+  readonly host: string;
+  /** TCP port, 0–65535; 0 lets the OS pick a free port. Default `50051`. */
+  readonly port: number;
+  /** `host:port` as grpc-js expects it, with brackets around an IPv6 host. */
+  readonly address: string;
+}
+
+/** Request limits the server enforces; a request over any of them is `INVALID_ARGUMENT`. */
+export interface Limits {
+  /** Largest message body, in bytes of its encoded JSON. Default 65536 (64 KiB). */
+  readonly maxBodyBytes: number;
+  /** Most metadata entries on one thread or message. Default 32. */
+  readonly maxMetadataEntries: number;
+  /** Largest metadata entry, in UTF-8 bytes of key plus value. Default 1024. */
+  readonly maxMetadataEntryBytes: number;
+  /** Longest thread title, in characters. Default 512. */
+  readonly maxTitleChars: number;
+  /** Longest reaction, in UTF-8 bytes. Default 64. */
+  readonly maxReactionBytes: number;
+  /** Longest message role, in characters. Default 64. */
+  readonly maxRoleChars: number;
+  /** Most messages in one `AppendMessages` call. Default 1000. */
+  readonly maxBatchMessages: number;
+  /** Largest `AppendMessages` call, in bytes of its encoded bodies. Default 4194304 (4 MiB). */
+  readonly maxBatchBytes: number;
+  /** Largest `page_size` a list call accepts, in items. Default 1000. */
+  readonly maxPageSize: number;
+  /** Most user ids in one `CreateThread`, `AddMembers` or `RemoveMembers` call. Default 1000. */
+  readonly maxMembersPerCall: number;
+  /** Largest gRPC message the server accepts, in bytes. Default 8388608 (8 MiB). */
+  readonly maxReceiveMessageBytes: number;
+}
+
+/** Settings of the group-commit writer. */
+export interface WriterConfig {
+  /** Most commands committed in one group commit (one batch, one fsync). Default 1024. */
+  readonly maxGroupCommands: number;
+}
+
+/** The validated, deeply frozen configuration of one server process; built by `loadConfig`. */
+export interface Config {
+  /** Folder holding the database and the generated key file, absolute. Default `./data` against the working directory. */
+  readonly dataDir: string;
+  /** Where the gRPC server listens. Default `127.0.0.1:50051`. */
+  readonly listen: ListenAddress;
+  /** Whether each group commit is fsynced (`sync`) or left to the OS (`os`). Default `sync`. */
+  readonly durability: Durability;
+  /** API keys with the `admin` role, each at least 16 characters. Default none. */
+  readonly adminKeys: readonly string[];
+  /** API keys with the `backend` role, each at least 16 characters. Default none. */
+  readonly backendKeys: readonly string[];
+  /** Least severe level that is logged. Default `info`. */
+  readonly logLevel: LogLevel;
+  /** How long shutdown waits for in-flight calls before it cancels them, in milliseconds. Default 10000. */
+  readonly shutdownGraceMs: number;
+  /** Request limits. */
+  readonly limits: Limits;
+  /** Group-commit writer settings. */
+  readonly writer: WriterConfig;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** An integer schema whose every failure says the one thing the operator needs: the allowed range. */
+function integer(min: number, max: number) {
+  const error = `must be an integer from ${min} to ${max}`;
+  return z
+    .number({ error })
+    .refine((n) => Number.isSafeInteger(n) && n >= min && n <= max, { error });
+}
+
+const apiKey = z
+  .string({ error: 'must be a string' })
+  .min(16, { error: 'must be at least 16 characters' })
+  .max(512, { error: 'must be at most 512 characters' })
+  .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' });
+
+const hostname =
+  /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** Parses `host:port` or `[ipv6]:port`; returns a problem description instead when it is malformed. */
+export function parseListenAddress(text: string): ListenAddress | string {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
+  if (match === null) {
+    return text.split(':').length > 2
+      ? 'an IPv6 address needs brackets, e.g. "[::1]:50051"'
+      : 'must be "host:port", e.g. "127.0.0.1:50051"';
+  }
+  const [, v6, other = '', portText = ''] = match;
+  const port = Number(portText);
+  if (port > 65535) return 'port must be an integer from 0 to 65535';
+  if (v6 !== undefined) {
+    if (!isIPv6(v6)) return `"${v6}" is not an IPv6 address`;
+    return { host: v6, port, address: `[${v6}]:${port}` };
+  }
+  if (!isIPv4(other) && !hostname.test(other))
+    return `"${other}" is not a host name or IPv4 address`;
+  return { host: other, port, address: `${other}:${port}` };
+}
+
+const listenAddress = z
+  .string({ error: 'must be "host:port", e.g. "127.0.0.1:50051"' })
+  .transform((text, ctx) => {
+    const parsed = parseListenAddress(text);
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const limitsSchema = z
+  .object({
+    maxBodyBytes: integer(1, 64 * MiB),
+    maxMetadataEntries: integer(1, 1024),
+    maxMetadataEntryBytes: integer(1, 64 * KiB),
+    maxTitleChars: integer(1, 64 * KiB),
+    maxReactionBytes: integer(1, 1024),
+    maxRoleChars: integer(1, 1024),
+    maxBatchMessages: integer(1, 100_000),
+    maxBatchBytes: integer(1, 256 * MiB),
+    maxPageSize: integer(1, 100_000),
+    maxMembersPerCall: integer(1, 100_000),
+    maxReceiveMessageBytes: integer(KiB, 1024 * MiB),
+  })
+  .refine((limits) => limits.maxBodyBytes <= limits.maxBatchBytes, {
+    path: ['maxBodyBytes'],
+    error: 'must not exceed limits.maxBatchBytes: a batch must fit at least one body',
+  })
+  .refine((limits) => limits.maxBatchBytes <= limits.maxReceiveMessageBytes, {
+    path: ['maxBatchBytes'],
+    error:
+      'must not exceed limits.maxReceiveMessageBytes: a full batch must fit in one gRPC message',
+  });
+
+/**
+ * Validates the merged raw settings (every default already filled in) into a {@link Config}, except that
+ * `dataDir` is still relative; `loadConfig` resolves it.
+ */
+export const configSchema = z
+  .object({
+    dataDir: z.string({ error: 'must be a path' }).min(1, { error: 'must not be empty' }),
+    listen: listenAddress,
+    durability: z.enum(DURABILITY_MODES, { error: 'must be "sync" or "os"' }),
+    adminKeys: z.array(apiKey, { error: 'must be a list of keys' }),
+    backendKeys: z.array(apiKey, { error: 'must be a list of keys' }),
+    logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+    shutdownGraceMs: integer(0, 10 * 60_000),
+    limits: limitsSchema,
+    writer: z.object({ maxGroupCommands: integer(1, 65_536) }),
+  })
+  .refine((config) => !config.adminKeys.some((key) => config.backendKeys.includes(key)), {
+    path: ['backendKeys'],
+    error: 'a key cannot be both an admin key and a backend key',
+    // Checked whenever both key lists are valid, even if unrelated settings are not.
+    when: (payload) =>
+      payload.issues.every(
+        (issue) => issue.path?.[0] !== 'adminKeys' && issue.path?.[0] !== 'backendKeys',
+      ),
+  });

@@ -1,0 +1,187 @@
+import { LOG_LEVELS } from './config-schema.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** How a setting's text from the environment or a flag becomes its raw value. */
+export type SettingKind = 'text' | 'integer' | 'list';
+
+/** One configurable setting: where it lives in `Config` and the config file, and its other sources. */
+export interface ConfigSetting {
+  /** Dotted path in `Config` and in the config file, e.g. `limits.maxBodyBytes`. */
+  readonly path: string;
+  /** Environment variable. */
+  readonly env: string;
+  /** Command-line flag (commander syntax); absent for keys, which would show in `ps` output. */
+  readonly flag?: string;
+  /** How text from the environment or a flag is read. */
+  readonly kind: SettingKind;
+  /** Raw default, in the form the config file uses. */
+  readonly default: string | number | readonly string[];
+  /** Never echo the value in error messages. */
+  readonly secret?: boolean;
+  /** One line for `--help` and the README configuration table. */
+  readonly description: string;
+}
+
+/** Command-line flag naming the JSON config file. */
+export const CONFIG_FILE_FLAG = '--config <path>';
+
+/** Environment variable naming the JSON config file. */
+export const CONFIG_FILE_ENV = 'PROGRESSDB_CONFIG';
+
+/** Every setting with its sources and default; the one table the loader, `--help` and the docs read. */
+export const CONFIG_SETTINGS: readonly ConfigSetting[] = [
+  {
+    path: 'dataDir',
+    env: 'PROGRESSDB_DATA_DIR',
+    flag: '--data-dir <path>',
+    kind: 'text',
+    default: './data',
+    description: 'data folder, relative to the working directory',
+  },
+  {
+    path: 'listen',
+    env: 'PROGRESSDB_LISTEN',
+    flag: '--listen <host:port>',
+    kind: 'text',
+    default: '127.0.0.1:50051',
+    description: 'gRPC listen address; port 0 picks a free port; IPv6 as [::1]:50051',
+  },
+  {
+    path: 'durability',
+    env: 'PROGRESSDB_DURABILITY',
+    flag: '--durability <mode>',
+    kind: 'text',
+    default: 'sync',
+    description: 'sync: fsync every group commit; os: leave flushing to the OS',
+  },
+  {
+    path: 'adminKeys',
+    env: 'PROGRESSDB_ADMIN_KEYS',
+    kind: 'list',
+    default: [],
+    secret: true,
+    description: 'comma-separated admin API keys (>= 16 characters each)',
+  },
+  {
+    path: 'backendKeys',
+    env: 'PROGRESSDB_BACKEND_KEYS',
+    kind: 'list',
+    default: [],
+    secret: true,
+    description: 'comma-separated backend API keys (>= 16 characters each)',
+  },
+  {
+    path: 'logLevel',
+    env: 'PROGRESSDB_LOG_LEVEL',
+    flag: '--log-level <level>',
+    kind: 'text',
+    default: 'info',
+    description: LOG_LEVELS.join(', '),
+  },
+  {
+    path: 'shutdownGraceMs',
+    env: 'PROGRESSDB_SHUTDOWN_GRACE_MS',
+    flag: '--shutdown-grace-ms <ms>',
+    kind: 'integer',
+    default: 10_000,
+    description: 'wait for in-flight calls on shutdown, ms',
+  },
+  {
+    path: 'limits.maxBodyBytes',
+    env: 'PROGRESSDB_MAX_BODY_BYTES',
+    flag: '--max-body-bytes <bytes>',
+    kind: 'integer',
+    default: 64 * KiB,
+    description: 'largest message body, bytes of encoded JSON',
+  },
+  {
+    path: 'limits.maxMetadataEntries',
+    env: 'PROGRESSDB_MAX_METADATA_ENTRIES',
+    flag: '--max-metadata-entries <n>',
+    kind: 'integer',
+    default: 32,
+    description: 'most metadata entries per thread or message',
+  },
+  {
+    path: 'limits.maxMetadataEntryBytes',
+    env: 'PROGRESSDB_MAX_METADATA_ENTRY_BYTES',
+    flag: '--max-metadata-entry-bytes <bytes>',
+    kind: 'integer',
+    default: KiB,
+    description: 'largest metadata entry, UTF-8 bytes of key + value',
+  },
+  {
+    path: 'limits.maxTitleChars',
+    env: 'PROGRESSDB_MAX_TITLE_CHARS',
+    flag: '--max-title-chars <n>',
+    kind: 'integer',
+    default: 512,
+    description: 'longest thread title, characters',
+  },
+  {
+    path: 'limits.maxReactionBytes',
+    env: 'PROGRESSDB_MAX_REACTION_BYTES',
+    flag: '--max-reaction-bytes <bytes>',
+    kind: 'integer',
+    default: 64,
+    description: 'longest reaction, UTF-8 bytes',
+  },
+  {
+    path: 'limits.maxRoleChars',
+    env: 'PROGRESSDB_MAX_ROLE_CHARS',
+    flag: '--max-role-chars <n>',
+    kind: 'integer',
+    default: 64,
+    description: 'longest message role, characters',
+  },
+  {
+    path: 'limits.maxBatchMessages',
+    env: 'PROGRESSDB_MAX_BATCH_MESSAGES',
+    flag: '--max-batch-messages <n>',
+    kind: 'integer',
+    default: 1000,
+    description: 'most messages per AppendMessages call',
+  },
+  {
+    path: 'limits.maxBatchBytes',
+    env: 'PROGRESSDB_MAX_BATCH_BYTES',
+    flag: '--max-batch-bytes <bytes>',
+    kind: 'integer',
+    default: 4 * MiB,
+    description: 'largest AppendMessages call, bytes of encoded bodies',
+  },
+  {
+    path: 'limits.maxPageSize',
+    env: 'PROGRESSDB_MAX_PAGE_SIZE',
+    flag: '--max-page-size <n>',
+    kind: 'integer',
+    default: 1000,
+    description: 'largest page_size of list calls',
+  },
+  {
+    path: 'limits.maxMembersPerCall',
+    env: 'PROGRESSDB_MAX_MEMBERS_PER_CALL',
+    flag: '--max-members-per-call <n>',
+    kind: 'integer',
+    default: 1000,
+    description: 'most user ids per membership call',
+  },
+  {
+    path: 'limits.maxReceiveMessageBytes',
+    env: 'PROGRESSDB_MAX_RECEIVE_MESSAGE_BYTES',
+    flag: '--max-receive-message-bytes <bytes>',
+    kind: 'integer',
+    default: 8 * MiB,
+    description: 'largest gRPC message received, bytes',
+  },
+  {
+    path: 'writer.maxGroupCommands',
+    env: 'PROGRESSDB_WRITER_MAX_GROUP_COMMANDS',
+    flag: '--writer-max-group-commands <n>',
+    kind: 'integer',
+    default: 1024,
+    description: 'most commands per group commit',
+  },
+];

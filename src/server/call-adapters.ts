@@ -1,0 +1,130 @@
+import {
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type ServerErrorResponse,
+  type ServerWritableStream,
+} from '@grpc/grpc-js';
+import type { Logger } from '../telemetry/index.js';
+import type { ApiKeyRegistry } from './api-keys.js';
+import { authenticate, MetadataKey, type CallContext, type ServiceName } from './call-context.js';
+import type { CallGate } from './call-gate.js';
+import { mapError, NotImplementedError, shuttingDown, toServiceError } from './status-mapping.js';
+
+/** What every adapter needs. */
+export interface AdapterDeps {
+  keys: ApiKeyRegistry;
+  gate: CallGate;
+  logger: Logger;
+}
+
+/** A unary handler: validated domain work; it only throws catalogue errors on bad input. */
+export type UnaryHandler<Req, Res> = (request: Req, context: CallContext) => Res | Promise<Res>;
+
+/** A server-streaming handler: writes through `call`; resolves when the stream should end. */
+export type StreamHandler<Req, Res> = (
+  request: Req,
+  context: CallContext,
+  call: ServerWritableStream<Req, Res>,
+) => Promise<void>;
+
+function failure(
+  deps: AdapterDeps,
+  method: string,
+  error: unknown,
+  requestId: string | undefined,
+): ServerErrorResponse {
+  const { response, internal } = mapError(error);
+  if (internal) deps.logger.error({ err: error, method, requestId }, 'internal error');
+  return response;
+}
+
+function requestIdOf(metadata: { get(key: string): unknown[] }): string | undefined {
+  const value = metadata.get(MetadataKey.requestId)[0];
+  return typeof value === 'string' ? value.slice(0, 128) : undefined;
+}
+
+/**
+ * Adapts a unary handler to grpc-js: refuses calls while draining, authenticates, runs the handler,
+ * and maps whatever it throws to a status (grpc-js would not catch a rejected promise).
+ */
+export function unary<Req, Res>(
+  deps: AdapterDeps,
+  service: ServiceName,
+  method: string,
+  handler: UnaryHandler<Req, Res>,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    if (!deps.gate.enter()) {
+      callback(toServiceError(shuttingDown()));
+      return;
+    }
+    const requestId = requestIdOf(call.metadata);
+    let result: Res | Promise<Res>;
+    try {
+      result = handler(call.request, authenticate(call.metadata, deps.keys, service));
+    } catch (error) {
+      deps.gate.leave();
+      callback(failure(deps, method, error, requestId));
+      return;
+    }
+    Promise.resolve(result).then(
+      (response) => {
+        deps.gate.leave();
+        callback(null, response);
+      },
+      (error: unknown) => {
+        deps.gate.leave();
+        callback(failure(deps, method, error, requestId));
+      },
+    );
+  };
+}
+
+/** Adapts a server-streaming handler, mapping errors like `unary`; streams do not hold shutdown. */
+export function serverStream<Req, Res>(
+  deps: AdapterDeps,
+  service: ServiceName,
+  method: string,
+  handler: StreamHandler<Req, Res>,
+): handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    const requestId = requestIdOf(call.metadata);
+    const fail = (error: unknown): void => {
+      if (!call.cancelled) call.destroy(failure(deps, method, error, requestId));
+    };
+    if (deps.gate.draining) {
+      fail(shuttingDown());
+      return;
+    }
+    try {
+      const context = authenticate(call.metadata, deps.keys, service);
+      handler(call.request, context, call).then(() => {
+        if (!call.cancelled) call.end();
+      }, fail);
+    } catch (error) {
+      fail(error);
+    }
+  };
+}
+
+/** A unary RPC that a later version serves: UNIMPLEMENTED, after authentication. */
+export function notYetUnary<Req, Res>(
+  deps: AdapterDeps,
+  service: ServiceName,
+  method: string,
+): handleUnaryCall<Req, Res> {
+  return unary<Req, Res>(deps, service, method, () => {
+    throw new NotImplementedError(`${service}.${method}`);
+  });
+}
+
+/** A streaming RPC that a later version serves: UNIMPLEMENTED, after authentication. */
+export function notYetStream<Req, Res>(
+  deps: AdapterDeps,
+  service: ServiceName,
+  method: string,
+): handleServerStreamingCall<Req, Res> {
+  return serverStream<Req, Res>(deps, service, method, () =>
+    Promise.reject(new NotImplementedError(`${service}.${method}`)),
+  );
+}

@@ -1,0 +1,280 @@
+import type {
+  MessageServiceServer,
+  NewMessage as WireNewMessage,
+} from '../gen/progressdb/v1/message_service.js';
+import { Direction, Order } from '../gen/progressdb/v1/types.js';
+import {
+  invalidField,
+  payloadTooLarge,
+  type NewMessage,
+  type PageAnchor,
+  type ThreadLog,
+} from '../log/index.js';
+import { unary, type AdapterDeps } from './call-adapters.js';
+import { requireUser, type CallContext } from './call-context.js';
+import {
+  encodeBody,
+  expectedRevision,
+  optionalId,
+  pageSize,
+  requireId,
+  requireMetadata,
+  requireReaction,
+  requireText,
+  type Limits,
+} from './request-validation.js';
+import { toWireEvent, toWireMessage, toWireMessageVersion } from './wire-mapping.js';
+
+const DEFAULT_PAGE_SIZE = 50;
+const DEFAULT_EVENT_LIMIT = 100;
+
+function newMessage(
+  input: Omit<WireNewMessage, 'messageId'> & { messageId: string },
+  prefix: string,
+  context: CallContext,
+  limits: Limits,
+): NewMessage {
+  const authorId =
+    input.authorId === '' ? context.userId : requireId(input.authorId, `${prefix}author_id`);
+  if (authorId === '') {
+    throw invalidField(
+      `${prefix}author_id`,
+      'a message needs an author: set author_id or x-user-id',
+    );
+  }
+  return {
+    messageId: optionalId(input.messageId, `${prefix}message_id`),
+    authorId,
+    role: requireText(input.role, `${prefix}role`, limits.maxRoleChars),
+    body: encodeBody(input.body, `${prefix}body`, limits),
+    metadata: requireMetadata(input.metadata, `${prefix}metadata`, limits),
+    replyToId: optionalId(input.replyToId, `${prefix}reply_to_id`),
+  };
+}
+
+function batch(
+  messages: readonly WireNewMessage[],
+  context: CallContext,
+  limits: Limits,
+): NewMessage[] {
+  if (messages.length === 0) throw invalidField('messages', 'needs at least one message');
+  if (messages.length > limits.maxBatchMessages) {
+    throw payloadTooLarge('messages', limits.maxBatchMessages, 'messages');
+  }
+  const seen = new Set<string>();
+  let bytes = 0;
+  return messages.map((message, index) => {
+    const prefix = `messages[${index}].`;
+    const parsed = newMessage(message, prefix, context, limits);
+    if (parsed.messageId) {
+      if (seen.has(parsed.messageId)) {
+        throw invalidField(`${prefix}message_id`, 'appears twice in the batch');
+      }
+      seen.add(parsed.messageId);
+    }
+    bytes += parsed.body.length;
+    for (const [key, value] of Object.entries(parsed.metadata)) bytes += key.length + value.length;
+    if (bytes > limits.maxBatchBytes)
+      throw payloadTooLarge('messages', limits.maxBatchBytes, 'bytes');
+    return parsed;
+  });
+}
+
+function anchorOf(
+  anchor: Parameters<MessageServiceServer['listMessages']>[0]['request']['anchor'],
+): PageAnchor {
+  switch (anchor?.$case) {
+    case 'beforeSeq':
+      return { kind: 'before_seq', seq: anchor.value };
+    case 'afterSeq':
+      return { kind: 'after_seq', seq: anchor.value };
+    case 'aroundSeq':
+      return { kind: 'around_seq', seq: anchor.value };
+    case 'aroundMessageId':
+      return {
+        kind: 'around_message_id',
+        messageId: requireId(anchor.value, 'around_message_id'),
+      };
+    default:
+      return { kind: 'newest' };
+  }
+}
+
+function orderOf(order: Order): 'asc' | 'desc' {
+  if (order === Order.ORDER_DESC) return 'desc';
+  if (order === Order.ORDER_UNSPECIFIED || order === Order.ORDER_ASC) return 'asc';
+  throw invalidField('order', 'is not a known order');
+}
+
+/** MessageService over the log. Data flow: gRPC → adapters → validation → ThreadLog → records → wire. */
+export function messageService(
+  deps: AdapterDeps,
+  log: ThreadLog,
+  limits: Limits,
+): MessageServiceServer {
+  const service = 'MessageService';
+  const actor = (context: CallContext) => ({ userId: context.userId });
+  return {
+    appendMessage: unary(deps, service, 'AppendMessage', async (request, context) => {
+      const threadId = requireId(request.threadId, 'thread_id');
+      const message = newMessage(request, '', context, limits);
+      const result = await log.appendMessages(actor(context), {
+        threadId,
+        messages: [message],
+        expected: expectedRevision(request.expectedRevision),
+        createThread: request.createThread,
+        requestId: optionalId(request.requestId, 'request_id'),
+      });
+      const view = result.messages[0];
+      return {
+        message: view ? toWireMessage(threadId, view, context.userId) : undefined,
+        revision: result.revision,
+      };
+    }),
+
+    appendMessages: unary(deps, service, 'AppendMessages', async (request, context) => {
+      const threadId = requireId(request.threadId, 'thread_id');
+      const messages = batch(request.messages, context, limits);
+      const result = await log.appendMessages(actor(context), {
+        threadId,
+        messages,
+        expected: expectedRevision(request.expectedRevision),
+        createThread: request.createThread,
+        requestId: optionalId(request.requestId, 'request_id'),
+      });
+      return {
+        messages: result.messages.map((view) => toWireMessage(threadId, view, context.userId)),
+        revision: result.revision,
+      };
+    }),
+
+    getMessage: unary(deps, service, 'GetMessage', (request, context) => {
+      const threadId = requireId(request.threadId, 'thread_id');
+      const messageId = requireId(request.messageId, 'message_id');
+      const view = log.reader.message(threadId, messageId, request.includeDeleted);
+      return { message: toWireMessage(threadId, view, context.userId) };
+    }),
+
+    listMessages: unary(deps, service, 'ListMessages', (request, context) => {
+      const threadId = requireId(request.threadId, 'thread_id');
+      const size = pageSize(request.pageSize, 'page_size', DEFAULT_PAGE_SIZE, limits);
+      const order = orderOf(request.order);
+      const page = log.reader.listMessages(
+        threadId,
+        size,
+        anchorOf(request.anchor),
+        request.includeDeleted,
+      );
+      const messages = page.messages.map((view) => toWireMessage(threadId, view, context.userId));
+      if (order === 'desc') messages.reverse();
+      return {
+        messages,
+        hasMoreBefore: page.hasMoreBefore,
+        hasMoreAfter: page.hasMoreAfter,
+        threadRevision: page.threadRevision,
+      };
+    }),
+
+    editMessage: unary(deps, service, 'EditMessage', async (request, context) => {
+      const threadId = requireId(request.threadId, 'thread_id');
+      const messageId = requireId(request.messageId, 'message_id');
+      if (request.body === undefined && request.metadata === undefined) {
+        throw invalidField('body', 'an edit needs a body or metadata');
+      }
+      const view = await log.changeMessage(actor(context), {
+        threadId,
+        messageId,
+        kind: 'edit',
+        ...(request.body === undefined ? {} : { body: encodeBody(request.body, 'body', limits) }),
+        ...(request.metadata === undefined
+          ? {}
+          : { metadata: requireMetadata(request.metadata.entries, 'metadata', limits) }),
+        ...(request.expectedVersion === undefined
+          ? {}
+          : { expectedVersion: request.expectedVersion }),
+        requestId: optionalId(request.requestId, 'request_id'),
+      });
+      return { message: toWireMessage(threadId, view, context.userId) };
+    }),
+
+    deleteMessage: unary(deps, service, 'DeleteMessage', async (request, context) => {
+      const threadId = requireId(request.threadId, 'thread_id');
+      const view = await log.changeMessage(actor(context), {
+        threadId,
+        messageId: requireId(request.messageId, 'message_id'),
+        kind: 'delete',
+        ...(request.expectedVersion === undefined
+          ? {}
+          : { expectedVersion: request.expectedVersion }),
+        requestId: optionalId(request.requestId, 'request_id'),
+      });
+      return { message: toWireMessage(threadId, view, context.userId) };
+    }),
+
+    listMessageVersions: unary(deps, service, 'ListMessageVersions', (request) => {
+      const threadId = requireId(request.threadId, 'thread_id');
+      const versions = log.reader.versions(threadId, requireId(request.messageId, 'message_id'));
+      return { versions: versions.map((version) => toWireMessageVersion(threadId, version)) };
+    }),
+
+    addReaction: unary(deps, service, 'AddReaction', async (request, context) => {
+      const threadId = requireId(request.threadId, 'thread_id');
+      const view = await log.react(
+        { userId: requireUser(context) },
+        {
+          threadId,
+          messageId: requireId(request.messageId, 'message_id'),
+          reaction: requireReaction(request.reaction, limits),
+          add: true,
+          requestId: optionalId(request.requestId, 'request_id'),
+        },
+      );
+      return { message: toWireMessage(threadId, view, context.userId) };
+    }),
+
+    removeReaction: unary(deps, service, 'RemoveReaction', async (request, context) => {
+      const threadId = requireId(request.threadId, 'thread_id');
+      const view = await log.react(
+        { userId: requireUser(context) },
+        {
+          threadId,
+          messageId: requireId(request.messageId, 'message_id'),
+          reaction: requireReaction(request.reaction, limits),
+          add: false,
+          requestId: optionalId(request.requestId, 'request_id'),
+        },
+      );
+      return { message: toWireMessage(threadId, view, context.userId) };
+    }),
+
+    readEvents: unary(deps, service, 'ReadEvents', (request) => {
+      const threadId = requireId(request.threadId, 'thread_id');
+      const limit = pageSize(request.limit, 'limit', DEFAULT_EVENT_LIMIT, limits);
+      const backward = request.direction === Direction.DIRECTION_BACKWARD;
+      if (
+        !backward &&
+        request.direction !== Direction.DIRECTION_UNSPECIFIED &&
+        request.direction !== Direction.DIRECTION_FORWARD
+      ) {
+        throw invalidField('direction', 'is not a known direction');
+      }
+      if (backward && request.afterRevision !== undefined) {
+        throw invalidField('after_revision', 'reading backward starts from before_revision');
+      }
+      if (!backward && request.beforeRevision !== undefined) {
+        throw invalidField('before_revision', 'reading forward starts from after_revision');
+      }
+      const result = log.reader.readEvents(threadId, {
+        ...(request.afterRevision === undefined ? {} : { after: request.afterRevision }),
+        ...(request.beforeRevision === undefined ? {} : { before: request.beforeRevision }),
+        limit,
+        backward,
+      });
+      return {
+        events: result.events.map(toWireEvent),
+        hasMore: result.hasMore,
+        headRevision: result.head,
+      };
+    }),
+  };
+}

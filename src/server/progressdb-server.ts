@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { AdminServiceService } from '../gen/progressdb/v1/admin_service.js';
+import { AuthServiceService } from '../gen/progressdb/v1/auth_service.js';
+import { MessageServiceService } from '../gen/progressdb/v1/message_service.js';
+import { TailServiceService } from '../gen/progressdb/v1/tail_service.js';
+import { ThreadServiceService } from '../gen/progressdb/v1/thread_service.js';
+import type { ThreadLog } from '../log/index.js';
+import type { Logger } from '../telemetry/index.js';
+import type { ApiKeyRegistry } from './api-keys.js';
+import { notYetStream, notYetUnary, type AdapterDeps } from './call-adapters.js';
+import { CallGate } from './call-gate.js';
+import { messageService } from './message-service.js';
+import type { Limits } from './request-validation.js';
+import { threadService } from './thread-service.js';
+
+/** What the gRPC server needs from configuration. */
+export interface ServerOptions {
+  host: string;
+  port: number;
+  limits: Limits;
+  maxReceiveMessageBytes: number;
+  shutdownGraceMs: number;
+}
+
+const SERVICE_NAMES = [
+  'progressdb.v1.ThreadService',
+  'progressdb.v1.MessageService',
+  'progressdb.v1.TailService',
+  'progressdb.v1.AuthService',
+  'progressdb.v1.AdminService',
+];
+
+function reflection(): ReflectionService {
+  const descriptors = readFileSync(new URL('../gen/descriptor-set.binpb', import.meta.url));
+  return new ReflectionService(loadFileDescriptorSetFromBuffer(descriptors));
+}
+
+function bind(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
+      error ? reject(error) : resolve(port),
+    );
+  });
+}
+
+/**
+ * The gRPC server: ProgressDB's services, health and reflection, and a graceful shutdown.
+ * Data flow: client ⇄ grpc-js ⇄ adapters (auth, errors) ⇄ services ⇄ ThreadLog.
+ */
+export class ProgressDbServer {
+  readonly #server: grpc.Server;
+  readonly #health: HealthImplementation;
+  readonly #gate: CallGate;
+  readonly #options: ServerOptions;
+  /** The bound `host:port`. */
+  readonly address: string;
+  /** The bound port. */
+  readonly port: number;
+
+  private constructor(
+    server: grpc.Server,
+    health: HealthImplementation,
+    gate: CallGate,
+    options: ServerOptions,
+    port: number,
+  ) {
+    this.#server = server;
+    this.#health = health;
+    this.#gate = gate;
+    this.#options = options;
+    this.port = port;
+    this.address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  }
+
+  /** Builds the server and binds it. */
+  static async start(deps: {
+    log: ThreadLog;
+    keys: ApiKeyRegistry;
+    logger: Logger;
+    options: ServerOptions;
+  }): Promise<ProgressDbServer> {
+    const { log, options } = deps;
+    const gate = new CallGate();
+    const adapter: AdapterDeps = { keys: deps.keys, gate, logger: deps.logger };
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
+    });
+    server.addService(ThreadServiceService, threadService(adapter, log, options.limits));
+    server.addService(MessageServiceService, messageService(adapter, log, options.limits));
+    server.addService(TailServiceService, {
+      tailThread: notYetStream(adapter, 'TailService', 'TailThread'),
+      tailUser: notYetStream(adapter, 'TailService', 'TailUser'),
+      tailAll: notYetStream(adapter, 'TailService', 'TailAll'),
+    });
+    server.addService(AuthServiceService, {
+      signUser: notYetUnary(adapter, 'AuthService', 'SignUser'),
+    });
+    server.addService(AdminServiceService, {
+      getStats: notYetUnary(adapter, 'AdminService', 'GetStats'),
+      purgeThread: notYetUnary(adapter, 'AdminService', 'PurgeThread'),
+      runRetention: notYetUnary(adapter, 'AdminService', 'RunRetention'),
+      rewrapKeys: notYetStream(adapter, 'AdminService', 'RewrapKeys'),
+      encryptExisting: notYetStream(adapter, 'AdminService', 'EncryptExisting'),
+    });
+    const health = new HealthImplementation({ '': 'SERVING' });
+    for (const name of SERVICE_NAMES) health.setStatus(name, 'SERVING');
+    health.addToServer(server);
+    reflection().addToServer(server);
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    const port = await bind(server, `${host}:${options.port}`);
+    return new ProgressDbServer(server, health, gate, options, port);
+  }
+
+  /**
+   * Graceful shutdown: health goes NOT_SERVING, new calls get UNAVAILABLE/SHUTTING_DOWN, calls in
+   * flight finish (up to the grace period), then the server stops.
+   */
+  async shutdown(): Promise<void> {
+    this.#health.setStatus('', 'NOT_SERVING');
+    for (const name of SERVICE_NAMES) this.#health.setStatus(name, 'NOT_SERVING');
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#options.shutdownGraceMs);
+    });
+    await Promise.race([this.#gate.drain(), grace]);
+    await Promise.race([
+      new Promise<void>((resolve) => this.#server.tryShutdown(() => resolve())),
+      grace,
+    ]);
+    clearTimeout(timer);
+    this.#server.forceShutdown();
+  }
+}
