@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { TEST_KEYS } from './test-server.js';
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+/** ProgressDB running as a child process (`node --import tsx src/main.ts`), for crash tests. */
+export interface ChildServer {
+  readonly address: string;
+  readonly process: ChildProcess;
+  /** Sends `signal` and resolves with the exit code and signal once the process is gone. */
+  stop(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the server in a child process on 127.0.0.1:0 and waits for its `listening` line. */
+export async function spawnServer(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<ChildServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: {
+      ...process.env,
+      PROGRESSDB_DATA_DIR: dataDir,
+      PROGRESSDB_LISTEN: '127.0.0.1:0',
+      PROGRESSDB_ADMIN_KEYS: TEST_KEYS.admin,
+      PROGRESSDB_BACKEND_KEYS: TEST_KEYS.backend,
+      PROGRESSDB_LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const address = await new Promise<string>((resolve, reject) => {
+    lines.on('line', (line) => {
+      if (!line.includes('listening')) return;
+      const parsed = JSON.parse(line) as { address?: string };
+      if (parsed.address) resolve(parsed.address);
+    });
+    exited.then(
+      ([code]) => reject(new Error(`the server exited (${code}) before listening`)),
+      reject,
+    );
+  });
+  return {
+    address,
+    process: child,
+    async stop(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const [code, exitSignal] = await exited;
+      return { code, signal: exitSignal };
+    },
+  };
+}
