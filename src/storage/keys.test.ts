@@ -11,7 +11,7 @@ test('event keys sort by thread, then numerically by revision', () => {
     keys.eventKey(1n, 2n ** 40n),
     keys.eventKey(2n, 0n),
   ];
-  const shuffled = [...ordered].reverse().sort(Buffer.compare);
+  const shuffled = [...ordered].reverse().sort((a, b) => Buffer.compare(a, b));
   assert.deepEqual(shuffled, ordered);
   assert.deepEqual(keys.decodeThreadRevisionKey(keys.eventKey(7n, 9n)), {
     thread: 7n,

@@ -26,10 +26,7 @@ type UnaryMethod<Req, Res> = (
 
 /** A generated grpc-js client with promise-returning unary methods taking partial requests. */
 export type Promised<C> = {
-  [K in keyof C as C[K] extends UnaryMethod<never, never> ? K : never]: C[K] extends UnaryMethod<
-    infer Req,
-    infer Res
-  >
+  [K in keyof C]: C[K] extends UnaryMethod<infer Req, infer Res>
     ? (request: DeepPartial<Req>, options?: { metadata?: Record<string, string> }) => Promise<Res>
     : never;
 };
