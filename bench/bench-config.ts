@@ -41,12 +41,14 @@ export interface BenchConfig {
   echoOnly: boolean;
   /** Where the JSON results go (default `bench/results`). */
   resultsDir: string;
+  /** Run the server under `--cpu-prof`, profiles into `<resultsDir>/profiles` (default false). */
+  serverCpuProf: boolean;
 }
 
 const NUMBER_FIELDS = {
   durationMs: ['duration-ms', 'BENCH_DURATION_MS', 6000],
   warmupMs: ['warmup-ms', 'BENCH_WARMUP_MS', 1500],
-  processes: ['processes', 'BENCH_PROCESSES', 4],
+  processes: ['processes', 'BENCH_PROCESSES', 2],
   connections: ['connections', 'BENCH_CONNECTIONS', 2],
   appendConcurrency: ['append-concurrency', 'BENCH_APPEND_CONCURRENCY', 64],
   batchConcurrency: ['batch-concurrency', 'BENCH_BATCH_CONCURRENCY', 16],
@@ -59,10 +61,15 @@ const NUMBER_FIELDS = {
 } as const;
 
 const STRING_FIELDS = {
-  client: ['client', 'BENCH_CLIENT', 'grpc-js'],
+  client: ['client', 'BENCH_CLIENT', 'http2'],
   durabilities: ['durability', 'BENCH_DURABILITY', 'sync,os'],
   scenarios: ['scenarios', 'BENCH_SCENARIOS', SCENARIOS.join(',')],
   resultsDir: ['results-dir', 'BENCH_RESULTS_DIR', 'bench/results'],
+} as const;
+
+const BOOLEAN_FLAGS = {
+  'echo-only': { type: 'boolean' },
+  'server-cpu-prof': { type: 'boolean' },
 } as const;
 
 /**
@@ -76,23 +83,26 @@ export function loadBenchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchCo
       { type: 'string' as const },
     ]),
   );
-  const parsed = parseArgs({
+  const values: Record<string, string | boolean | undefined> = parseArgs({
     args: argv,
-    options: { ...options, 'echo-only': { type: 'boolean' } },
+    options: { ...options, ...BOOLEAN_FLAGS },
     strict: true,
-  });
-  const { 'echo-only': echoOnlyFlag, ...values } = parsed.values as Record<
-    string,
-    string | undefined
-  > & { 'echo-only'?: boolean };
+  }).values;
   const problems: string[] = [];
-  const raw = (flag: string, envName: string, fallback: string | number): string =>
-    values[flag] ?? env[envName] ?? String(fallback);
+  const raw = (flag: string, envName: string, fallback: string | number): string => {
+    const value = values[flag];
+    return typeof value === 'string' ? value : (env[envName] ?? String(fallback));
+  };
+  const flag = (name: keyof typeof BOOLEAN_FLAGS, envName: string): boolean => {
+    const value = values[name];
+    return typeof value === 'boolean' ? value : ['1', 'true', 'yes'].includes(env[envName] ?? '');
+  };
 
   const numbers = Object.fromEntries(
     Object.entries(NUMBER_FIELDS).map(([key, [flag, envName, fallback]]) => {
       const value = Number(raw(flag, envName, fallback));
-      if (!Number.isInteger(value) || value < 1) problems.push(`--${flag}/${envName}: not a positive integer`);
+      if (!Number.isInteger(value) || value < 1)
+        problems.push(`--${flag}/${envName}: not a positive integer`);
       return [key, value];
     }),
   ) as Record<keyof typeof NUMBER_FIELDS, number>;
@@ -102,10 +112,12 @@ export function loadBenchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchCo
     return raw(flag, envName, fallback);
   };
   const client = text('client');
-  if (client !== 'grpc-js' && client !== 'http2') problems.push('--client/BENCH_CLIENT: grpc-js or http2');
+  if (client !== 'grpc-js' && client !== 'http2')
+    problems.push('--client/BENCH_CLIENT: grpc-js or http2');
   const durabilities = list(text('durabilities'));
   for (const mode of durabilities) {
-    if (mode !== 'sync' && mode !== 'os') problems.push(`--durability/BENCH_DURABILITY: unknown "${mode}"`);
+    if (mode !== 'sync' && mode !== 'os')
+      problems.push(`--durability/BENCH_DURABILITY: unknown "${mode}"`);
   }
   const scenarios = list(text('scenarios'));
   for (const scenario of scenarios) {
@@ -119,8 +131,9 @@ export function loadBenchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchCo
     client: client as ClientKind,
     durabilities,
     scenarios: scenarios as Scenario[],
-    echoOnly: echoOnlyFlag ?? ['1', 'true', 'yes'].includes(env.BENCH_ECHO_ONLY ?? ''),
+    echoOnly: flag('echo-only', 'BENCH_ECHO_ONLY'),
     resultsDir: text('resultsDir'),
+    serverCpuProf: flag('server-cpu-prof', 'BENCH_SERVER_CPU_PROF'),
   };
 }
 

@@ -31,7 +31,8 @@ export function cpuBetween(before: CpuReading, after: CpuReading): CpuSpent {
   });
   const a = after.machine;
   const b = before.machine;
-  const machineBusy = a && b && a.total > b.total ? (a.busy - b.busy) / (a.total - b.total) : undefined;
+  const machineBusy =
+    a && b && a.total > b.total ? (a.busy - b.busy) / (a.total - b.total) : undefined;
   return { processMs, machineBusy };
 }
 

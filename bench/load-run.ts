@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
-import { type CpuReading, cpuBetween, readCpu } from './cpu-sampler.js';
+import { cpuBetween, readCpu } from './cpu-sampler.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { LoadReport, LoadTask, WorkerMessage } from './worker-protocol.js';
 
@@ -62,16 +62,16 @@ export async function runLoad(plan: LoadRunPlan): Promise<LoadRunResult> {
     for (const worker of workers) worker.send({ type: 'start', windowStartMs, windowEndMs });
 
     const pids = [plan.serverPid];
-    let before: CpuReading | undefined;
-    let after: CpuReading | undefined;
     await sleepUntil(windowStartMs);
-    before = readCpu(pids);
+    const before = readCpu(pids);
     await sleepUntil(windowEndMs);
-    after = readCpu(pids);
-    const spent = cpuBetween(before, after);
+    const spent = cpuBetween(before, readCpu(pids));
     return merge(await Promise.all(reports), readies[0]?.requestBytes ?? 0, spent);
   } finally {
-    for (const worker of workers) if (worker.connected) worker.disconnect();
+    for (const worker of workers) {
+      if (worker.connected) worker.disconnect();
+      if (worker.exitCode === null) worker.kill();
+    }
   }
 }
 
@@ -125,7 +125,9 @@ function nextMessage<T extends WorkerMessage['type']>(
       }
     };
     worker.on('message', onMessage);
-    worker.once('exit', (code) => reject(new Error(`load worker exited (${code}) before "${type}"`)));
+    worker.once('exit', (code) =>
+      reject(new Error(`load worker exited (${code}) before "${type}"`)),
+    );
   });
 }
 

@@ -7,13 +7,23 @@ import { LatencyHistogram } from './latency-histogram.js';
 import { METHOD_PATHS, RequestPool } from './request-payloads.js';
 import { validateResponse } from './response-checks.js';
 import { connectTransport, type CallFailure, type UnaryTransport } from './unary-transport.js';
-import type { LoadReport, LoadTask, ParentMessage, StartCommand, WorkerMessage } from './worker-protocol.js';
+import type {
+  LoadReport,
+  LoadTask,
+  ParentMessage,
+  StartCommand,
+  WorkerMessage,
+} from './worker-protocol.js';
 
 /** How long to wait for the calls still in flight when the window ends. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
-function send(message: WorkerMessage): void {
-  process.send?.(message);
+/** Sends to the parent; `exit` ends this process once the message is out. */
+function send(message: WorkerMessage, exit = false): void {
+  if (!process.connected) process.exit(exit ? 0 : 1);
+  process.send?.(message, undefined, undefined, () => {
+    if (exit) process.exit(0);
+  });
 }
 
 function buildPool(task: LoadTask): RequestPool {
@@ -27,7 +37,9 @@ function buildPool(task: LoadTask): RequestPool {
   }
 }
 
-async function prepare(task: LoadTask): Promise<{ pool: RequestPool; transports: UnaryTransport[] }> {
+async function prepare(
+  task: LoadTask,
+): Promise<{ pool: RequestPool; transports: UnaryTransport[] }> {
   const pool = buildPool(task);
   const headers = { authorization: `Bearer ${task.apiKey}`, 'x-user-id': task.userId };
   const transports = await Promise.all(
@@ -129,11 +141,12 @@ process.on('message', (message: ParentMessage) => {
   const task = currentTask;
   if (!prepared || !task) return;
   prepared
-    .then(async ({ pool, transports }) => {
-      const report = await runLoad(task, pool, transports, message);
-      for (const transport of transports) transport.close();
-      send(report);
-    })
-    .catch((err: unknown) => send({ type: 'failure', message: String(err) }))
-    .finally(() => process.disconnect?.());
+    .then(({ pool, transports }) => runLoad(task, pool, transports, message))
+    .then(
+      (report) => send(report, true),
+      (err: unknown) => send({ type: 'failure', message: String(err) }, true),
+    );
 });
+
+// The parent hangs up when it is done with this worker, or when the run failed.
+process.on('disconnect', () => process.exit(0));

@@ -68,7 +68,9 @@ export class RequestPool {
   /** `AppendMessages` of `batchSize` messages with `create_thread`, to a random one of the threads. */
   static appendMessages(threadIds: string[], bodyBytes: number, batchSize: number): RequestPool {
     const prefixes = threadIds.map((threadId) =>
-      Buffer.from(AppendMessagesRequest.encode(AppendMessagesRequest.fromPartial({ threadId })).finish()),
+      Buffer.from(
+        AppendMessagesRequest.encode(AppendMessagesRequest.fromPartial({ threadId })).finish(),
+      ),
     );
     const suffixes = Array.from({ length: 4 }, (_, variant) =>
       Buffer.from(

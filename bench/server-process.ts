@@ -20,6 +20,8 @@ export interface ProgressDbOptions {
   backendKey: string;
   adminKey: string;
   startTimeoutMs: number;
+  /** When set, the server runs under `--cpu-prof` and writes its profile into this folder. */
+  cpuProfileDir?: string | undefined;
 }
 
 const ADDRESS_PATTERN = /(\d+\.\d+\.\d+\.\d+|\[[^\]]+\]|localhost):(\d+)/;
@@ -31,7 +33,10 @@ const ADDRESS_PATTERN = /(\d+\.\d+\.\d+\.\d+|\[[^\]]+\]|localhost):(\d+)/;
  */
 export async function startProgressDb(options: ProgressDbOptions): Promise<ServerProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'progressdb-bench-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const profiling = options.cpuProfileDir
+    ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir]
+    : [];
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', 'src/main.ts'], {
     cwd: options.repoRoot,
     env: {
       ...process.env,
@@ -79,7 +84,7 @@ export async function startProgressDb(options: ProgressDbOptions): Promise<Serve
   } catch (err) {
     await cleanUp();
     const detail = recent.map((line) => `    ${line}`).join('\n');
-    throw new Error(`${(err as Error).message}; its last output:\n${detail}`);
+    throw new Error(`${(err as Error).message}; its last output:\n${detail}`, { cause: err });
   }
 }
 

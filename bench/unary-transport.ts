@@ -98,10 +98,12 @@ async function connectHttp2(address: string, headers: CallHeaders): Promise<Unar
         if (failure) done(failure, undefined);
         else done(undefined, Buffer.concat(chunks).subarray(5));
       };
-      stream.on('response', (h) => readStatus(h));
-      stream.on('trailers', (h) => readStatus(h));
+      stream.on('response', readStatus);
+      stream.on('trailers', readStatus);
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('error', (err) => settle({ code: grpc.status.UNAVAILABLE, message: err.message }));
+      stream.on('error', (err: Error) =>
+        settle({ code: grpc.status.UNAVAILABLE, message: err.message }),
+      );
       stream.on('close', () => {
         if (status === '0') settle(undefined);
         else settle({ code: Number(status ?? grpc.status.UNKNOWN), message });
