@@ -184,23 +184,29 @@ export class ThreadReader {
     includeDeleted: boolean,
   ): MessageViewRecord[] {
     const out: MessageViewRecord[] = [];
-    if (limit <= 0 || (to !== undefined && to <= from)) return out;
-    let range = keys.threadRange(thread, from, to);
-    for (;;) {
-      const want = includeDeleted ? limit - out.length : Math.max(limit - out.length, SCAN_CHUNK);
-      const rows = this.#store.scan(Family.tails, { ...range, reverse, limit: want });
-      for (const row of rows) {
-        const view = records.messageView.decode(row.value);
+    let low = from;
+    let high = to;
+    // Read exactly what the page needs; only deleted messages make it read on, in growing chunks.
+    let chunk = limit;
+    while (out.length < limit && (high === undefined || low < high)) {
+      const values = this.#store.scanValues(Family.tails, {
+        ...keys.threadRange(thread, low, high),
+        reverse,
+        limit: chunk,
+      });
+      for (const value of values) {
+        const view = records.messageView.decode(value);
+        const seq = view.message?.seq ?? 0n;
+        if (reverse) high = seq;
+        else low = seq + 1n;
         if (!includeDeleted && view.message?.deleted) continue;
         out.push(view);
         if (out.length === limit) return out;
       }
-      const lastRow = rows[rows.length - 1];
-      if (rows.length < want || !lastRow) return out;
-      range = reverse
-        ? { gte: range.gte, lt: lastRow.key }
-        : { gte: Buffer.concat([lastRow.key, Buffer.from([0])]), lt: range.lt };
+      if (values.length < chunk) return out;
+      chunk = Math.min(Math.max((limit - out.length) * 2, 16), 1024);
     }
+    return out;
   }
 
   /** A slice of a thread's event log. @throws THREAD_NOT_FOUND */

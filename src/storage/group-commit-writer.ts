@@ -1,6 +1,6 @@
 import { Family, type FamilyName } from './column-families.js';
 import { MetaKey, readU64, u64 } from './keys.js';
-import type { RocksStore } from './rocks-store.js';
+import type { BatchOp, RocksStore } from './rocks-store.js';
 import { WriteOverlay, type StoreReader } from './write-overlay.js';
 
 /** What a write job sees: committed data plus what the jobs before it in the group staged. */
@@ -51,12 +51,25 @@ interface Queued<P> {
   reject: (error: unknown) => void;
 }
 
+interface Group<P> {
+  overlay: WriteOverlay;
+  /** The counters before and after the group's jobs. */
+  startPosition: bigint;
+  startThreadNumber: bigint;
+  position: bigint;
+  threadNumber: bigint;
+  published: P[];
+  accepted: { entry: Queued<P>; value: unknown }[];
+}
+
 /**
- * The single writer of the database. Jobs submitted while a group is being prepared wait for the
- * next one; each group is run in order, staged in one overlay, and written as one atomic batch with
- * one fsync, after which every caller of the group is resolved. Because jobs run one after another
- * on one thread, revisions and positions they allocate are gapless and race-free.
- * Data flow: log command → WriteJob → overlay → one RocksDB batch → callers and commit listener.
+ * The single writer of the database. Jobs run one after another on the event loop, each staged in
+ * its own overlay over the group's, so revisions and positions they allocate are gapless and
+ * race-free. A group is written as one atomic batch with one fsync on the commit thread; while it
+ * is on disk, the next group's jobs already run (reading the first group's writes through its
+ * overlay) and are sent as soon as the first is durable. Callers are resolved, and committed items
+ * published, only once their group is durable.
+ * Data flow: log command → WriteJob → overlay → one RocksDB batch (commit thread) → callers, listener.
  */
 export class GroupCommitWriter<P> {
   readonly #store: RocksStore;
@@ -65,6 +78,8 @@ export class GroupCommitWriter<P> {
   #scheduled = false;
   #closed = false;
   #drained: (() => void) | undefined;
+  #building: Group<P> | undefined;
+  #inFlight: Group<P> | undefined;
   #position: bigint;
   #threadNumber: bigint;
   #lastCommit: GroupCommitInfo | undefined;
@@ -88,17 +103,18 @@ export class GroupCommitWriter<P> {
     return this.#lastCommit;
   }
 
-  /** How many jobs wait for the next group. */
+  /** How many jobs wait for a group. */
   get queued(): number {
     return this.#queue.length;
   }
 
   /**
-   * Runs `job` in the next group and resolves with its result once the group is durable.
+   * Runs `job` in a group and resolves with its result once the group is durable.
    * @throws WriterClosedError after `close()`; whatever the job throws; the commit's error.
    */
   submit<T>(job: WriteJob<T, P>): Promise<T> {
     if (this.#closed) return Promise.reject(new WriterClosedError());
+    this.#store.pollCommits();
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ job, resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
@@ -108,87 +124,135 @@ export class GroupCommitWriter<P> {
   /** Refuses new jobs, commits those already queued, and resolves when done. */
   close(): Promise<void> {
     this.#closed = true;
-    if (this.#queue.length === 0 && !this.#scheduled) return Promise.resolve();
+    if (this.#idle()) return Promise.resolve();
     return new Promise((resolve) => {
       this.#drained = resolve;
     });
+  }
+
+  #idle(): boolean {
+    return this.#queue.length === 0 && !this.#building && !this.#inFlight;
   }
 
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
     // setImmediate runs after pending I/O callbacks: every request that arrived meanwhile joins.
-    setImmediate(() => this.#commitGroup());
+    setImmediate(() => this.#pump());
   }
 
-  #commitGroup(): void {
+  #pump(): void {
     this.#scheduled = false;
-    const jobs = this.#queue.splice(0, this.#options.maxGroupCommands);
-    if (jobs.length > 0) this.#runGroup(jobs);
-    if (this.#queue.length > 0) this.#schedule();
-    else if (this.#closed) this.#drained?.();
+    this.#store.pollCommits();
+    if (this.#queue.length > 0) {
+      const group = (this.#building ??= this.#openGroup());
+      const room = this.#options.maxGroupCommands - group.accepted.length;
+      for (const entry of this.#queue.splice(0, Math.max(room, 0))) this.#runJob(group, entry);
+    }
+    if (!this.#inFlight && this.#building) {
+      const group = this.#building;
+      this.#building = undefined;
+      this.#send(group);
+    }
+    if (this.#queue.length > 0 && !(this.#building && this.#isFull(this.#building)))
+      this.#schedule();
+    if (this.#closed && this.#idle()) this.#drained?.();
   }
 
-  #runGroup(jobs: Queued<P>[]): void {
-    const group = new WriteOverlay(this.#store);
-    let position = this.#position;
-    let threadNumber = this.#threadNumber;
+  #isFull(group: Group<P>): boolean {
+    return group.accepted.length >= this.#options.maxGroupCommands;
+  }
+
+  #openGroup(): Group<P> {
+    const base = this.#inFlight;
+    const position = base ? base.position : this.#position;
+    const threadNumber = base ? base.threadNumber : this.#threadNumber;
+    return {
+      overlay: new WriteOverlay(base ? base.overlay : this.#store),
+      startPosition: position,
+      startThreadNumber: threadNumber,
+      position,
+      threadNumber,
+      published: [],
+      accepted: [],
+    };
+  }
+
+  #runJob(group: Group<P>, entry: Queued<P>): void {
+    const staged = new WriteOverlay(group.overlay);
+    let position = group.position;
+    let threadNumber = group.threadNumber;
     const published: P[] = [];
-    const accepted: { entry: Queued<P>; value: unknown }[] = [];
-
-    for (const entry of jobs) {
-      const staged = new WriteOverlay(group);
-      let jobPosition = position;
-      let jobThread = threadNumber;
-      const jobPublished: P[] = [];
-      const tx: WriteTransaction<P> = {
-        get: (family, key) => staged.get(family, key),
-        scan: (family, options) => staged.scan(family, options),
-        put: (family, key, value) => staged.put(family, key, value),
-        del: (family, key) => staged.del(family, key),
-        nextPosition: () => ++jobPosition,
-        nextThreadNumber: () => ++jobThread,
-        publish: (item) => jobPublished.push(item),
-      };
-      try {
-        const value = entry.job(tx);
-        group.absorb(staged);
-        position = jobPosition;
-        threadNumber = jobThread;
-        published.push(...jobPublished);
-        accepted.push({ entry, value });
-      } catch (error) {
-        entry.reject(error);
-      }
+    const tx: WriteTransaction<P> = {
+      get: (family, key) => staged.get(family, key),
+      scan: (family, options) => staged.scan(family, options),
+      put: (family, key, value) => staged.put(family, key, value),
+      del: (family, key) => staged.del(family, key),
+      nextPosition: () => ++position,
+      nextThreadNumber: () => ++threadNumber,
+      publish: (item) => published.push(item),
+    };
+    try {
+      const value = entry.job(tx);
+      group.overlay.absorb(staged);
+      group.position = position;
+      group.threadNumber = threadNumber;
+      group.published.push(...published);
+      group.accepted.push({ entry, value });
+    } catch (error) {
+      entry.reject(error);
     }
-    if (accepted.length === 0) return;
+  }
 
-    if (position !== this.#position) group.put(Family.default, MetaKey.lastPosition, u64(position));
-    if (threadNumber !== this.#threadNumber)
-      group.put(Family.default, MetaKey.lastThreadNumber, u64(threadNumber));
-    const ops = group.ops();
-    const started = process.hrtime.bigint();
-    if (ops.length > 0) {
-      try {
-        this.#store.write(ops, this.#options.sync);
-      } catch (error) {
-        for (const { entry } of accepted) entry.reject(error);
-        return;
-      }
+  #send(group: Group<P>): void {
+    if (group.accepted.length === 0) return;
+    if (group.position !== group.startPosition) {
+      group.overlay.put(Family.default, MetaKey.lastPosition, u64(group.position));
     }
+    if (group.threadNumber !== group.startThreadNumber) {
+      group.overlay.put(Family.default, MetaKey.lastThreadNumber, u64(group.threadNumber));
+    }
+    const ops = group.overlay.ops();
+    this.#inFlight = group;
+    if (ops.length === 0) {
+      // Nothing to write (idempotent retries): answer in order, after the group before it.
+      queueMicrotask(() => this.#complete(group, ops, 0));
+      return;
+    }
+    this.#store.commit(ops, this.#options.sync).then(
+      (micros) => this.#complete(group, ops, micros),
+      (error: unknown) => this.#fail(group, error),
+    );
+  }
+
+  #complete(group: Group<P>, ops: readonly BatchOp[], durationMicros: number): void {
+    this.#inFlight = undefined;
+    this.#position = group.position;
+    this.#threadNumber = group.threadNumber;
+    // The next group read through this one's overlay; its writes are in the store now.
+    this.#building?.overlay.rebase(this.#store);
     let bytes = 0;
     for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
-    this.#position = position;
-    this.#threadNumber = threadNumber;
     const info: GroupCommitInfo = {
-      commands: accepted.length,
+      commands: group.accepted.length,
       ops: ops.length,
       bytes,
-      durationMicros: Number(process.hrtime.bigint() - started) / 1000,
+      durationMicros,
       sync: this.#options.sync,
     };
     this.#lastCommit = info;
-    if (published.length > 0) this.#options.onCommit?.(published, info);
-    for (const { entry, value } of accepted) entry.resolve(value);
+    for (const { entry, value } of group.accepted) entry.resolve(value);
+    if (group.published.length > 0) this.#options.onCommit?.(group.published, info);
+    this.#pump();
+  }
+
+  #fail(group: Group<P>, error: unknown): void {
+    this.#inFlight = undefined;
+    for (const { entry } of group.accepted) entry.reject(error);
+    // The next group was built on this one: run its jobs again, first, on what is really stored.
+    const building = this.#building;
+    this.#building = undefined;
+    if (building) this.#queue.unshift(...building.accepted.map(({ entry }) => entry));
+    this.#pump();
   }
 }

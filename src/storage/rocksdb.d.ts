@@ -39,7 +39,9 @@ declare module '@nxtedition/rocksdb' {
   }
 
   export class RocksLevel {
-    constructor(location: string, options?: Record<string, unknown>);
+    constructor(location: string | bigint, options?: Record<string, unknown>);
+    /** The native handle, to open the same database from a worker thread. */
+    readonly handle: bigint;
     readonly status: 'opening' | 'open' | 'closing' | 'closed';
     readonly columns: Record<string, ColumnHandle>;
     open(options: OpenOptions): Promise<void>;

@@ -17,10 +17,15 @@ interface Pending {
  * command (and of one group) in the group-commit writer. Later writes to a key replace earlier ones.
  */
 export class WriteOverlay implements StoreReader {
-  readonly #base: StoreReader;
+  #base: StoreReader;
   readonly #families = new Map<FamilyName, Map<string, Pending>>();
 
   constructor(base: StoreReader) {
+    this.#base = base;
+  }
+
+  /** Reads through `base` from now on: once the writes of the old base are in `base` too. */
+  rebase(base: StoreReader): void {
     this.#base = base;
   }
 
