@@ -219,8 +219,12 @@ export function appendMessages(
     expected: ExpectedRevision;
     createThread: boolean;
     requestId: string;
+    /** AppendMessages names fields `messages[i].…`; AppendMessage names them bare. */
+    batch: boolean;
   },
 ): AppendResult {
+  const field = (index: number, name: string): string =>
+    input.batch ? `messages[${index}].${name}` : name;
   const found = findThread(tx, input.threadId);
   if (found) {
     const original = requestResult(tx, found.number, input.requestId);
@@ -241,7 +245,7 @@ export function appendMessages(
         throw new ProgressDbError(
           Reason.messageExists,
           `message ${message.messageId} already exists with other content`,
-          { message_id: message.messageId, field: `messages[${index}].message_id` },
+          { message_id: message.messageId, field: field(index, 'message_id') },
         );
       }
       return stored;
@@ -274,7 +278,7 @@ export function appendMessages(
       }
     }
     if (message.replyToId && findSeq(tx, state.number, message.replyToId) === undefined) {
-      throw messageNotFound(message.replyToId, `messages[${index}].reply_to_id`);
+      throw messageNotFound(message.replyToId, field(index, 'reply_to_id'));
     }
     const seq = state.record.revision + 1n;
     const now = BigInt(Date.now());

@@ -83,6 +83,7 @@ export class ThreadLog {
       expected: ExpectedRevision;
       createThread: boolean;
       requestId: string;
+      batch: boolean;
     },
   ): Promise<AppendResult> {
     return this.#run((tx) => commands.appendMessages(tx, actor, input));

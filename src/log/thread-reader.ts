@@ -125,6 +125,9 @@ export class ThreadReader {
     includeDeleted: boolean,
   ): MessagePage {
     const { number, record } = this.thread(threadId, includeDeleted);
+    // No seq lies past the head: clamping anchors there changes no page and keeps seq + 1 in u64.
+    const end = record.revision + 1n;
+    const clamp = (seq: bigint): bigint => (seq > end ? end : seq);
     const take = (from: bigint, to: bigint | undefined, reverse: boolean, limit: number) =>
       this.#collect(number, from, to, reverse, limit, includeDeleted);
     let before: MessageViewRecord[] = [];
@@ -136,16 +139,16 @@ export class ThreadReader {
         before = take(0n, pivot, true, pageSize);
         break;
       case 'before_seq':
-        pivot = anchor.seq;
+        pivot = clamp(anchor.seq);
         before = take(0n, pivot, true, pageSize);
         break;
       case 'after_seq':
-        pivot = anchor.seq + 1n;
+        pivot = clamp(anchor.seq) + 1n;
         after = take(pivot, undefined, false, pageSize);
         break;
       case 'around_seq':
       case 'around_message_id': {
-        if (anchor.kind === 'around_seq') pivot = anchor.seq;
+        if (anchor.kind === 'around_seq') pivot = clamp(anchor.seq);
         else {
           const seqBytes = this.#store.get(
             Family.indexes,
@@ -215,6 +218,9 @@ export class ThreadReader {
     options: { after?: bigint; before?: bigint; limit: number; backward: boolean },
   ): { events: EventRecord[]; hasMore: boolean; head: bigint } {
     const { number, record } = this.thread(threadId, true);
+    if (!options.backward && (options.after ?? 0n) >= record.revision) {
+      return { events: [], hasMore: false, head: record.revision };
+    }
     const range = options.backward
       ? keys.threadRange(number, 1n, options.before ?? record.revision + 1n)
       : keys.threadRange(number, (options.after ?? 0n) + 1n);

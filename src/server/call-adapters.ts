@@ -8,6 +8,7 @@ import type { Logger } from '../telemetry/index.js';
 import type { ApiKeyRegistry } from './api-keys.js';
 import { authenticate, MetadataKey, type CallContext, type ServiceName } from './call-context.js';
 import type { CallGate } from './call-gate.js';
+import { requireDecoded } from './request-decoding.js';
 import { mapError, NotImplementedError, shuttingDown, toServiceError } from './status-mapping.js';
 
 /** What every adapter needs. */
@@ -61,7 +62,9 @@ export function unary<Req, Res>(
     const requestId = requestIdOf(call.metadata);
     let result: Res | Promise<Res>;
     try {
-      result = handler(call.request, authenticate(call.metadata, deps.keys, service));
+      const context = authenticate(call.metadata, deps.keys, service);
+      requireDecoded(call.request);
+      result = handler(call.request, context);
     } catch (error) {
       deps.gate.leave();
       callback(failure(deps, method, error, requestId));
@@ -90,7 +93,8 @@ export function serverStream<Req, Res>(
   return (call) => {
     const requestId = requestIdOf(call.metadata);
     const fail = (error: unknown): void => {
-      if (!call.cancelled) call.destroy(failure(deps, method, error, requestId));
+      // grpc-js sends the status of a stream that emits 'error'; destroy() would send nothing.
+      if (!call.cancelled) call.emit('error', failure(deps, method, error, requestId));
     };
     if (deps.gate.draining) {
       fail(shuttingDown());
@@ -98,6 +102,7 @@ export function serverStream<Req, Res>(
     }
     try {
       const context = authenticate(call.metadata, deps.keys, service);
+      requireDecoded(call.request);
       handler(call.request, context, call).then(() => {
         if (!call.cancelled) call.end();
       }, fail);

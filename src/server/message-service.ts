@@ -27,6 +27,8 @@ import { toWireEvent, toWireMessage, toWireMessageVersion } from './wire-mapping
 
 const DEFAULT_PAGE_SIZE = 50;
 const DEFAULT_EVENT_LIMIT = 100;
+/** An upper bound of what a Message carries besides body and metadata (ids, role, times, tags). */
+const RESPONSE_BYTES_PER_MESSAGE = 640;
 
 function newMessage(
   input: Omit<WireNewMessage, 'messageId'> & { messageId: string },
@@ -72,8 +74,11 @@ function batch(
       }
       seen.add(parsed.messageId);
     }
-    bytes += parsed.body.length;
-    for (const [key, value] of Object.entries(parsed.metadata)) bytes += key.length + value.length;
+    // The response repeats every message: count what it will carry, so that it fits the same limit.
+    bytes += RESPONSE_BYTES_PER_MESSAGE + parsed.body.length;
+    for (const [key, value] of Object.entries(parsed.metadata)) {
+      bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+    }
     if (bytes > limits.maxBatchBytes)
       throw payloadTooLarge('messages', limits.maxBatchBytes, 'bytes');
     return parsed;
@@ -124,6 +129,7 @@ export function messageService(
         expected: expectedRevision(request.expectedRevision),
         createThread: request.createThread,
         requestId: optionalId(request.requestId, 'request_id'),
+        batch: false,
       });
       const view = result.messages[0];
       return {
@@ -141,6 +147,7 @@ export function messageService(
         expected: expectedRevision(request.expectedRevision),
         createThread: request.createThread,
         requestId: optionalId(request.requestId, 'request_id'),
+        batch: true,
       });
       return {
         messages: result.messages.map((view) => toWireMessage(threadId, view, context.userId)),

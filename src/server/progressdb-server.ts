@@ -14,6 +14,7 @@ import type { ApiKeyRegistry } from './api-keys.js';
 import { notYetStream, notYetUnary, type AdapterDeps } from './call-adapters.js';
 import { CallGate } from './call-gate.js';
 import { messageService } from './message-service.js';
+import { guardDecoding } from './request-decoding.js';
 import type { Limits } from './request-validation.js';
 import { threadService } from './thread-service.js';
 
@@ -89,17 +90,23 @@ export class ProgressDbServer {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     });
-    server.addService(ThreadServiceService, threadService(adapter, log, options.limits));
-    server.addService(MessageServiceService, messageService(adapter, log, options.limits));
-    server.addService(TailServiceService, {
+    server.addService(
+      guardDecoding(ThreadServiceService),
+      threadService(adapter, log, options.limits),
+    );
+    server.addService(
+      guardDecoding(MessageServiceService),
+      messageService(adapter, log, options.limits),
+    );
+    server.addService(guardDecoding(TailServiceService), {
       tailThread: notYetStream(adapter, 'TailService', 'TailThread'),
       tailUser: notYetStream(adapter, 'TailService', 'TailUser'),
       tailAll: notYetStream(adapter, 'TailService', 'TailAll'),
     });
-    server.addService(AuthServiceService, {
+    server.addService(guardDecoding(AuthServiceService), {
       signUser: notYetUnary(adapter, 'AuthService', 'SignUser'),
     });
-    server.addService(AdminServiceService, {
+    server.addService(guardDecoding(AdminServiceService), {
       getStats: notYetUnary(adapter, 'AdminService', 'GetStats'),
       purgeThread: notYetUnary(adapter, 'AdminService', 'PurgeThread'),
       runRetention: notYetUnary(adapter, 'AdminService', 'RunRetention'),

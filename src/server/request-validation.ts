@@ -17,7 +17,13 @@ export interface Limits {
 }
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._~:@-]{0,127}$/;
-const MAX_JSON_DEPTH = 64;
+/**
+ * How deep a body may nest, counted as the wire counts it: a google.protobuf.Value inside a list
+ * is 2 messages deeper, inside an object 3 (Struct, its entry, the Value). Decoders stop at 100
+ * levels and the deepest response wraps a body in 4 more, so 90 leaves room: about 30 nested
+ * objects or 45 nested lists.
+ */
+const MAX_BODY_WIRE_DEPTH = 90;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
@@ -86,13 +92,15 @@ export function requireMetadata(
 }
 
 function checkJson(value: unknown, field: string, depth: number): void {
-  if (depth > MAX_JSON_DEPTH) throw invalidField(field, `is nested deeper than ${MAX_JSON_DEPTH}`);
+  if (depth > MAX_BODY_WIRE_DEPTH) {
+    throw invalidField(field, 'is nested too deeply (at most about 30 objects or 45 lists)');
+  }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw invalidField(field, 'numbers must be finite');
   } else if (Array.isArray(value)) {
-    for (const item of value) checkJson(item, field, depth + 1);
+    for (const item of value) checkJson(item, field, depth + 2);
   } else if (value !== null && typeof value === 'object') {
-    for (const item of Object.values(value)) checkJson(item, field, depth + 1);
+    for (const item of Object.values(value)) checkJson(item, field, depth + 3);
   }
 }
 

@@ -373,9 +373,7 @@ void test('reply_to_id counts replies on the parent; an unknown parent is MESSAG
 
 void test(
   'AppendMessage errors name its own fields (reply_to_id, message_id), not messages[0].*',
-  {
-    todo: 'server bug: commands.ts reports AppendMessage errors with the batch field names messages[0].reply_to_id / messages[0].message_id',
-  },
+  {},
   async () => {
     const threadId = fresh('fields');
     await append(threadId, 'x', 'known');
