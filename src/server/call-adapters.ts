@@ -9,6 +9,7 @@ import type { ApiKeyRegistry } from './api-keys.js';
 import { authenticate, MetadataKey, type CallContext, type ServiceName } from './call-context.js';
 import type { CallGate } from './call-gate.js';
 import { requireDecoded } from './request-decoding.js';
+import type { EncodedResponse } from './wire-encoding.js';
 import { mapError, NotImplementedError, shuttingDown, toServiceError } from './status-mapping.js';
 
 /** What every adapter needs. */
@@ -18,8 +19,14 @@ export interface AdapterDeps {
   logger: Logger;
 }
 
-/** A unary handler: validated domain work; it only throws catalogue errors on bad input. */
-export type UnaryHandler<Req, Res> = (request: Req, context: CallContext) => Res | Promise<Res>;
+/**
+ * A unary handler: validated domain work; it only throws catalogue errors on bad input. It may
+ * answer with the response already encoded (see wire-encoding.ts).
+ */
+export type UnaryHandler<Req, Res> = (
+  request: Req,
+  context: CallContext,
+) => Res | EncodedResponse | Promise<Res | EncodedResponse>;
 
 /** A server-streaming handler: writes through `call`; resolves when the stream should end. */
 export type StreamHandler<Req, Res> = (
@@ -52,7 +59,7 @@ export function unary<Req, Res>(
   deps: AdapterDeps,
   service: ServiceName,
   method: string,
-  handler: UnaryHandler<Req, Res>,
+  handler: UnaryHandler<NoInfer<Req>, NoInfer<Res>>,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     if (!deps.gate.enter()) {
@@ -60,7 +67,7 @@ export function unary<Req, Res>(
       return;
     }
     const requestId = requestIdOf(call.metadata);
-    let result: Res | Promise<Res>;
+    let result: Res | EncodedResponse | Promise<Res | EncodedResponse>;
     try {
       const context = authenticate(call.metadata, deps.keys, service);
       requireDecoded(call.request);
@@ -73,7 +80,8 @@ export function unary<Req, Res>(
     Promise.resolve(result).then(
       (response) => {
         deps.gate.leave();
-        callback(null, response);
+        // Encoded responses pass through the method's serializer untouched (acceptEncoded).
+        callback(null, response as Res);
       },
       (error: unknown) => {
         deps.gate.leave();

@@ -1,4 +1,5 @@
 import type {
+  AppendMessagesRequest,
   MessageServiceServer,
   NewMessage as WireNewMessage,
 } from '../gen/progressdb/v1/message_service.js';
@@ -12,8 +13,9 @@ import {
 } from '../log/index.js';
 import { unary, type AdapterDeps } from './call-adapters.js';
 import { requireUser, type CallContext } from './call-context.js';
+import { rawBody } from './request-bodies.js';
 import {
-  encodeBody,
+  requireBody,
   expectedRevision,
   optionalId,
   pageSize,
@@ -23,6 +25,13 @@ import {
   requireText,
   type Limits,
 } from './request-validation.js';
+import {
+  appendResponse,
+  eventsResponse,
+  messageResponse,
+  pageResponse,
+  versionsResponse,
+} from './wire-encoding.js';
 import { toWireEvent, toWireMessage, toWireMessageVersion } from './wire-mapping.js';
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -32,6 +41,7 @@ const RESPONSE_BYTES_PER_MESSAGE = 640;
 
 function newMessage(
   input: Omit<WireNewMessage, 'messageId'> & { messageId: string },
+  raw: Buffer,
   prefix: string,
   context: CallContext,
   limits: Limits,
@@ -48,17 +58,14 @@ function newMessage(
     messageId: optionalId(input.messageId, `${prefix}message_id`),
     authorId,
     role: requireText(input.role, `${prefix}role`, limits.maxRoleChars),
-    body: encodeBody(input.body, `${prefix}body`, limits),
+    body: requireBody(input.body, raw, `${prefix}body`, limits),
     metadata: requireMetadata(input.metadata, `${prefix}metadata`, limits),
     replyToId: optionalId(input.replyToId, `${prefix}reply_to_id`),
   };
 }
 
-function batch(
-  messages: readonly WireNewMessage[],
-  context: CallContext,
-  limits: Limits,
-): NewMessage[] {
+function batch(request: AppendMessagesRequest, context: CallContext, limits: Limits): NewMessage[] {
+  const messages = request.messages;
   if (messages.length === 0) throw invalidField('messages', 'needs at least one message');
   if (messages.length > limits.maxBatchMessages) {
     throw payloadTooLarge('messages', limits.maxBatchMessages, 'messages');
@@ -67,7 +74,7 @@ function batch(
   let bytes = 0;
   return messages.map((message, index) => {
     const prefix = `messages[${index}].`;
-    const parsed = newMessage(message, prefix, context, limits);
+    const parsed = newMessage(message, rawBody(request, index), prefix, context, limits);
     if (parsed.messageId) {
       if (seen.has(parsed.messageId)) {
         throw invalidField(`${prefix}message_id`, 'appears twice in the batch');
@@ -122,7 +129,7 @@ export function messageService(
   return {
     appendMessage: unary(deps, service, 'AppendMessage', async (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
-      const message = newMessage(request, '', context, limits);
+      const message = newMessage(request, rawBody(request), '', context, limits);
       const result = await log.appendMessages(actor(context), {
         threadId,
         messages: [message],
@@ -131,16 +138,15 @@ export function messageService(
         requestId: optionalId(request.requestId, 'request_id'),
         batch: false,
       });
-      const view = result.messages[0];
-      return {
-        message: view ? toWireMessage(threadId, view, context.userId) : undefined,
-        revision: result.revision,
-      };
+      return appendResponse(
+        result.messages.map((view) => toWireMessage(threadId, view, context.userId)),
+        result.revision,
+      );
     }),
 
     appendMessages: unary(deps, service, 'AppendMessages', async (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
-      const messages = batch(request.messages, context, limits);
+      const messages = batch(request, context, limits);
       const result = await log.appendMessages(actor(context), {
         threadId,
         messages,
@@ -149,17 +155,17 @@ export function messageService(
         requestId: optionalId(request.requestId, 'request_id'),
         batch: true,
       });
-      return {
-        messages: result.messages.map((view) => toWireMessage(threadId, view, context.userId)),
-        revision: result.revision,
-      };
+      return appendResponse(
+        result.messages.map((view) => toWireMessage(threadId, view, context.userId)),
+        result.revision,
+      );
     }),
 
     getMessage: unary(deps, service, 'GetMessage', (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
       const messageId = requireId(request.messageId, 'message_id');
       const view = log.reader.message(threadId, messageId, request.includeDeleted);
-      return { message: toWireMessage(threadId, view, context.userId) };
+      return messageResponse(toWireMessage(threadId, view, context.userId));
     }),
 
     listMessages: unary(deps, service, 'ListMessages', (request, context) => {
@@ -174,12 +180,7 @@ export function messageService(
       );
       const messages = page.messages.map((view) => toWireMessage(threadId, view, context.userId));
       if (order === 'desc') messages.reverse();
-      return {
-        messages,
-        hasMoreBefore: page.hasMoreBefore,
-        hasMoreAfter: page.hasMoreAfter,
-        threadRevision: page.threadRevision,
-      };
+      return pageResponse(messages, page);
     }),
 
     editMessage: unary(deps, service, 'EditMessage', async (request, context) => {
@@ -192,7 +193,9 @@ export function messageService(
         threadId,
         messageId,
         kind: 'edit',
-        ...(request.body === undefined ? {} : { body: encodeBody(request.body, 'body', limits) }),
+        ...(request.body === undefined
+          ? {}
+          : { body: requireBody(request.body, rawBody(request), 'body', limits) }),
         ...(request.metadata === undefined
           ? {}
           : { metadata: requireMetadata(request.metadata.entries, 'metadata', limits) }),
@@ -201,7 +204,7 @@ export function messageService(
           : { expectedVersion: request.expectedVersion }),
         requestId: optionalId(request.requestId, 'request_id'),
       });
-      return { message: toWireMessage(threadId, view, context.userId) };
+      return messageResponse(toWireMessage(threadId, view, context.userId));
     }),
 
     deleteMessage: unary(deps, service, 'DeleteMessage', async (request, context) => {
@@ -215,13 +218,13 @@ export function messageService(
           : { expectedVersion: request.expectedVersion }),
         requestId: optionalId(request.requestId, 'request_id'),
       });
-      return { message: toWireMessage(threadId, view, context.userId) };
+      return messageResponse(toWireMessage(threadId, view, context.userId));
     }),
 
     listMessageVersions: unary(deps, service, 'ListMessageVersions', (request) => {
       const threadId = requireId(request.threadId, 'thread_id');
       const versions = log.reader.versions(threadId, requireId(request.messageId, 'message_id'));
-      return { versions: versions.map((version) => toWireMessageVersion(threadId, version)) };
+      return versionsResponse(versions.map((version) => toWireMessageVersion(threadId, version)));
     }),
 
     addReaction: unary(deps, service, 'AddReaction', async (request, context) => {
@@ -236,7 +239,7 @@ export function messageService(
           requestId: optionalId(request.requestId, 'request_id'),
         },
       );
-      return { message: toWireMessage(threadId, view, context.userId) };
+      return messageResponse(toWireMessage(threadId, view, context.userId));
     }),
 
     removeReaction: unary(deps, service, 'RemoveReaction', async (request, context) => {
@@ -251,7 +254,7 @@ export function messageService(
           requestId: optionalId(request.requestId, 'request_id'),
         },
       );
-      return { message: toWireMessage(threadId, view, context.userId) };
+      return messageResponse(toWireMessage(threadId, view, context.userId));
     }),
 
     readEvents: unary(deps, service, 'ReadEvents', (request) => {
@@ -277,11 +280,7 @@ export function messageService(
         limit,
         backward,
       });
-      return {
-        events: result.events.map(toWireEvent),
-        hasMore: result.hasMore,
-        headRevision: result.head,
-      };
+      return eventsResponse(result.events.map(toWireEvent), result.hasMore, result.head);
     }),
   };
 }

@@ -14,9 +14,11 @@ import type { ApiKeyRegistry } from './api-keys.js';
 import { notYetStream, notYetUnary, type AdapterDeps } from './call-adapters.js';
 import { CallGate } from './call-gate.js';
 import { messageService } from './message-service.js';
+import { captureBodies } from './request-bodies.js';
 import { guardDecoding } from './request-decoding.js';
 import type { Limits } from './request-validation.js';
 import { threadService } from './thread-service.js';
+import { acceptEncoded } from './wire-encoding.js';
 
 /** What the gRPC server needs from configuration. */
 export interface ServerOptions {
@@ -91,11 +93,11 @@ export class ProgressDbServer {
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     });
     server.addService(
-      guardDecoding(ThreadServiceService),
+      acceptEncoded(guardDecoding(ThreadServiceService)),
       threadService(adapter, log, options.limits),
     );
     server.addService(
-      guardDecoding(MessageServiceService),
+      acceptEncoded(guardDecoding(captureBodies(MessageServiceService))),
       messageService(adapter, log, options.limits),
     );
     server.addService(guardDecoding(TailServiceService), {

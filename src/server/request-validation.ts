@@ -104,14 +104,16 @@ function checkJson(value: unknown, field: string, depth: number): void {
   }
 }
 
-/** A message body (any JSON value) as UTF-8 JSON within the size limit; absent → empty. */
-export function encodeBody(value: unknown, field: string, limits: Limits): Buffer {
-  if (value === undefined) return Buffer.alloc(0);
-  checkJson(value, field, 0);
-  const bytes = Buffer.from(JSON.stringify(value));
-  if (bytes.length > limits.maxBodyBytes)
-    throw payloadTooLarge(field, limits.maxBodyBytes, 'bytes');
-  return bytes;
+/**
+ * A message body: `decoded` is the JSON value the request carried, `raw` its encoded
+ * google.protobuf.Value (what is stored). Checks finiteness, nesting and the size of the encoding.
+ * An absent body is an empty buffer.
+ */
+export function requireBody(decoded: unknown, raw: Buffer, field: string, limits: Limits): Buffer {
+  if (decoded === undefined) return Buffer.alloc(0);
+  checkJson(decoded, field, 0);
+  if (raw.length > limits.maxBodyBytes) throw payloadTooLarge(field, limits.maxBodyBytes, 'bytes');
+  return raw;
 }
 
 /** A page size: 1 to the maximum, or the default when absent. @throws INVALID_FIELD */

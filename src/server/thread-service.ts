@@ -13,6 +13,7 @@ import {
   requireText,
   type Limits,
 } from './request-validation.js';
+import { threadResponse, threadsResponse } from './wire-encoding.js';
 import { toWireThread } from './wire-mapping.js';
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -56,12 +57,14 @@ export function threadService(
         memberIds: requireIds(request.memberIds, 'member_ids', limits.maxMembersPerCall),
         requestId: optionalId(request.requestId, 'request_id'),
       };
-      return { thread: toWireThread(await log.createThread(actor(context), input)) };
+      return threadResponse(toWireThread(await log.createThread(actor(context), input)));
     }),
 
     getThread: unary(deps, service, 'GetThread', (request) => {
       const threadId = requireId(request.threadId, 'thread_id');
-      return { thread: toWireThread(log.reader.thread(threadId, request.includeDeleted).record) };
+      return threadResponse(
+        toWireThread(log.reader.thread(threadId, request.includeDeleted).record),
+      );
     }),
 
     listThreads: unary(deps, service, 'ListThreads', (request, context) => {
@@ -69,10 +72,10 @@ export function threadService(
       const size = pageSize(request.pageSize, 'page_size', DEFAULT_PAGE_SIZE, limits);
       const after = decodePageToken(request.pageToken);
       const page = log.reader.listThreads(userId, size, after, request.includeDeleted);
-      return {
-        threads: page.threads.map(toWireThread),
-        nextPageToken: page.next ? encodePageToken(page.next) : '',
-      };
+      return threadsResponse(
+        page.threads.map(toWireThread),
+        page.next ? encodePageToken(page.next) : '',
+      );
     }),
 
     updateThread: unary(deps, service, 'UpdateThread', async (request, context) => {
@@ -95,7 +98,7 @@ export function threadService(
           ...(metadata === undefined ? {} : { metadata }),
         },
       });
-      return { thread: toWireThread(record) };
+      return threadResponse(toWireThread(record));
     }),
 
     deleteThread: unary(deps, service, 'DeleteThread', async (request, context) => {
@@ -105,7 +108,7 @@ export function threadService(
         requestId: optionalId(request.requestId, 'request_id'),
         change: { kind: 'delete' },
       });
-      return { thread: toWireThread(record) };
+      return threadResponse(toWireThread(record));
     }),
 
     addMembers: unary(deps, service, 'AddMembers', async (request, context) => {
@@ -115,7 +118,7 @@ export function threadService(
         requestId: optionalId(request.requestId, 'request_id'),
         change: { kind: 'addMembers', userIds: memberList(request.userIds, limits) },
       });
-      return { thread: toWireThread(record) };
+      return threadResponse(toWireThread(record));
     }),
 
     removeMembers: unary(deps, service, 'RemoveMembers', async (request, context) => {
@@ -125,7 +128,7 @@ export function threadService(
         requestId: optionalId(request.requestId, 'request_id'),
         change: { kind: 'removeMembers', userIds: memberList(request.userIds, limits) },
       });
-      return { thread: toWireThread(record) };
+      return threadResponse(toWireThread(record));
     }),
   };
 }

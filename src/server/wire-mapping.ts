@@ -1,38 +1,21 @@
-import type { Event, Message, Thread } from '../gen/progressdb/v1/types.js';
-import {
-  ProgressDbError,
-  Reason,
-  type EventRecord,
-  type MessageRecord,
-  type MessageViewRecord,
-  type ThreadRecord,
-} from '../log/index.js';
+import type { Event, Message } from '../gen/progressdb/v1/types.js';
+import type { EventRecord, MessageRecord, MessageViewRecord, ThreadRecord } from '../log/index.js';
+import type { EventOut, MessageOut, ThreadOut } from './wire-encoding.js';
 
 function date(ms: bigint): Date {
   return new Date(Number(ms));
 }
 
-function body(bytes: Buffer): unknown {
-  if (bytes.length === 0) return undefined;
-  try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
-  } catch {
-    throw new ProgressDbError(Reason.corruptRecord, 'a stored message body is not JSON', {
-      family: 'tails',
-    });
-  }
-}
-
-/** A stored message version as the API's Message (no reactions, no reply count). */
-export function toWireMessageVersion(threadId: string, message: MessageRecord): Message {
-  return {
+/** A stored message version for the wire (no reactions, no reply count). */
+export function toWireMessageVersion(threadId: string, message: MessageRecord): MessageOut {
+  const wire: Message = {
     id: message.id,
     threadId,
     seq: message.seq,
     version: message.version,
     authorId: message.authorId,
     role: message.role,
-    body: body(message.body),
+    body: undefined,
     metadata: message.metadata,
     replyToId: message.replyToId,
     replyCount: 0,
@@ -41,82 +24,95 @@ export function toWireMessageVersion(threadId: string, message: MessageRecord): 
     createdAt: date(message.createdAtMs),
     updatedAt: date(message.updatedAtMs),
   };
+  return { message: wire, body: message.body };
 }
 
-/** A message's latest view as the API's Message; `me` is relative to `viewerId`. */
+/** A message's latest view for the wire; `me` is relative to `viewerId`. */
 export function toWireMessage(
   threadId: string,
   view: MessageViewRecord,
   viewerId: string,
-): Message {
-  const message = toWireMessageVersion(threadId, view.message as MessageRecord);
-  message.replyCount = view.replyCount;
-  message.reactions = view.reactions.map((reaction) => ({
+): MessageOut {
+  const out = toWireMessageVersion(threadId, view.message as MessageRecord);
+  out.message.replyCount = view.replyCount;
+  out.message.reactions = view.reactions.map((reaction) => ({
     reaction: reaction.reaction,
     count: reaction.userIds.length,
     me: viewerId !== '' && reaction.userIds.includes(viewerId),
   }));
-  return message;
+  return out;
 }
 
-/** A thread record as the API's Thread. */
-export function toWireThread(record: ThreadRecord): Thread {
+/** A thread record for the wire. */
+export function toWireThread(record: ThreadRecord): ThreadOut {
   return {
-    id: record.id,
-    title: record.title,
-    metadata: record.metadata,
-    ownerId: record.ownerId,
-    memberIds: record.memberIds,
-    revision: record.revision,
-    messageCount: record.messageCount,
-    createdAt: date(record.createdAtMs),
-    updatedAt: date(record.updatedAtMs),
-    deleted: record.deleted,
+    thread: {
+      id: record.id,
+      title: record.title,
+      metadata: record.metadata,
+      ownerId: record.ownerId,
+      memberIds: record.memberIds,
+      revision: record.revision,
+      messageCount: record.messageCount,
+      createdAt: date(record.createdAtMs),
+      updatedAt: date(record.updatedAtMs),
+      deleted: record.deleted,
+      lastMessage: undefined,
+    },
     lastMessage: record.lastMessage
       ? toWireMessageVersion(record.id, record.lastMessage)
       : undefined,
   };
 }
 
-/** A stored event as the API's Event. */
-export function toWireEvent(event: EventRecord): Event {
-  const base = {
+const MESSAGE_FIELDS = { messageCreated: 15, messageEdited: 16, messageDeleted: 17 } as const;
+
+/** A stored event for the wire. */
+export function toWireEvent(event: EventRecord): EventOut {
+  const wire: Event = {
     threadId: event.threadId,
     revision: event.revision,
     position: event.position,
     time: date(event.timeMs),
     actorId: event.actorId,
     requestId: event.requestId,
+    payload: undefined,
   };
   const payload = event.payload;
   switch (payload?.$case) {
-    case 'threadCreated':
-      return { ...base, payload: { $case: 'threadCreated', value: payload.value } };
-    case 'threadUpdated':
-      return { ...base, payload: { $case: 'threadUpdated', value: payload.value } };
-    case 'threadDeleted':
-      return { ...base, payload: { $case: 'threadDeleted', value: {} } };
-    case 'membersAdded':
-      return { ...base, payload: { $case: 'membersAdded', value: payload.value } };
-    case 'membersRemoved':
-      return { ...base, payload: { $case: 'membersRemoved', value: payload.value } };
     case 'messageCreated':
     case 'messageEdited':
-    case 'messageDeleted': {
-      const message = toWireMessageVersion(event.threadId, payload.value);
-      if (payload.$case === 'messageCreated') {
-        return { ...base, payload: { $case: 'messageCreated', value: { message } } };
-      }
-      if (payload.$case === 'messageEdited') {
-        return { ...base, payload: { $case: 'messageEdited', value: { message } } };
-      }
-      return { ...base, payload: { $case: 'messageDeleted', value: { message } } };
-    }
+    case 'messageDeleted':
+      return {
+        event: wire,
+        message: {
+          field: MESSAGE_FIELDS[payload.$case],
+          out: toWireMessageVersion(event.threadId, payload.value),
+        },
+      };
+    case 'threadCreated':
+      wire.payload = { $case: 'threadCreated', value: payload.value };
+      break;
+    case 'threadUpdated':
+      wire.payload = { $case: 'threadUpdated', value: payload.value };
+      break;
+    case 'threadDeleted':
+      wire.payload = { $case: 'threadDeleted', value: {} };
+      break;
+    case 'membersAdded':
+      wire.payload = { $case: 'membersAdded', value: payload.value };
+      break;
+    case 'membersRemoved':
+      wire.payload = { $case: 'membersRemoved', value: payload.value };
+      break;
     case 'reactionAdded':
-      return { ...base, payload: { $case: 'reactionAdded', value: payload.value } };
+      wire.payload = { $case: 'reactionAdded', value: payload.value };
+      break;
     case 'reactionRemoved':
-      return { ...base, payload: { $case: 'reactionRemoved', value: payload.value } };
+      wire.payload = { $case: 'reactionRemoved', value: payload.value };
+      break;
     case undefined:
-      return { ...base, payload: undefined };
+      break;
   }
+  return { event: wire, message: undefined };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
+import { Value } from '../../src/gen/google/protobuf/struct.js';
 import { Direction, type Order } from '../../src/gen/progressdb/v1/types.js';
 import { failure, type Api } from '../support/api-client.js';
 import { startTestServer, TEST_KEYS, type TestServer } from '../support/test-server.js';
@@ -18,6 +19,8 @@ const FIX = 'fixture';
 const MSG = 'msg-1';
 const KiB = 1024;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
+/** A body's size as the limit counts it: its encoding as a google.protobuf.Value. */
+const encodedSize = (body: unknown): number => Value.encode(Value.wrap(body)).finish().length;
 
 before(async () => {
   server = await startTestServer();
@@ -356,12 +359,17 @@ void test('an invalid x-user-id is INVALID_FIELD x-user-id, and nothing changes'
 
 void test('bodies over 64 KiB encoded are PAYLOAD_TOO_LARGE naming the field; 64 KiB is fine', async () => {
   const threadId = fresh('sizes');
-  // JSON.stringify adds two quotes: 65534 characters encode to exactly 64 KiB.
-  const fits = 'x'.repeat(64 * KiB - 2);
-  const fitsWide = 'é'.repeat((64 * KiB - 2) / 2);
-  const over = 'x'.repeat(64 * KiB - 1);
-  const overWide = 'é'.repeat((64 * KiB - 2) / 2 + 1);
-  const overObject = { a: 'x'.repeat(64 * KiB - 7) };
+  // A body is measured as its encoded google.protobuf.Value: a string of 65532 bytes takes a tag
+  // and a 3-byte length, exactly 64 KiB.
+  const fits = 'x'.repeat(64 * KiB - 4);
+  const fitsWide = 'é'.repeat((64 * KiB - 4) / 2);
+  const over = 'x'.repeat(64 * KiB - 3);
+  const overWide = 'é'.repeat((64 * KiB - 4) / 2 + 1);
+  const overObject = { a: 'x'.repeat(64 * KiB - 16) };
+  assert.equal(encodedSize(fits), 64 * KiB);
+  assert.equal(encodedSize(fitsWide), 64 * KiB);
+  assert.equal(encodedSize(over), 64 * KiB + 1);
+  assert.ok(encodedSize(overObject) > 64 * KiB);
   for (const body of [fits, fitsWide]) {
     const { message } = await alice.messages.appendMessage({
       threadId,
@@ -706,7 +714,7 @@ void test('AppendMessages with 0 or 1001 messages, or over 4 MiB, writes nothing
   );
   const many = Array.from({ length: 1001 }, () => ({ role: 'u', body: 1 }));
   // 65 bodies of 64 KiB each: over 4 MiB in all.
-  const big = Array.from({ length: 65 }, () => ({ role: 'u', body: 'x'.repeat(64 * KiB - 2) }));
+  const big = Array.from({ length: 65 }, () => ({ role: 'u', body: 'x'.repeat(64 * KiB - 4) }));
   await rejects(
     [
       ['1001 messages', () => alice.messages.appendMessages({ threadId: FIX, messages: many })],
@@ -729,7 +737,7 @@ void test('a batch whose answer would not fit 4 MiB is refused up front; the lar
   // The answer repeats every message, and default gRPC clients receive at most 4 MiB: the batch
   // limit counts each message's answer overhead, so 64 bodies of 64 KiB (4 MiB of bodies) are
   // refused before anything is written rather than committed and then undeliverable.
-  const body = 'x'.repeat(64 * KiB - 2);
+  const body = 'x'.repeat(64 * KiB - 4);
   const refused = fresh('four-mib');
   const error = await failure(
     alice.messages.appendMessages({

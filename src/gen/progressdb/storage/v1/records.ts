@@ -118,7 +118,7 @@ export interface MessageRecord {
   authorId: string;
   /** The role. */
   role: string;
-  /** The body as UTF-8 JSON; empty when deleted. */
+  /** The body as an encoded google.protobuf.Value (its wire form); empty when deleted or absent. */
   body: Buffer;
   /** The metadata. */
   metadata: { [key: string]: string };
