@@ -19,6 +19,7 @@ import {
   type ThreadState,
 } from './projector.js';
 import {
+  embedding,
   records,
   type EventRecord,
   type MessageRecord,
@@ -92,8 +93,20 @@ function appendEvent(
     requestId,
     payload,
   };
-  tx.put(Family.events, keys.eventKey(state.number, event.revision), records.event.encode(event));
-  projectEvent(state, event, tx);
+  let encodedMessage: Buffer | undefined;
+  let encodedEvent: Buffer;
+  if (
+    payload.$case === 'messageCreated' ||
+    payload.$case === 'messageEdited' ||
+    payload.$case === 'messageDeleted'
+  ) {
+    encodedMessage = records.message.encode(payload.value);
+    encodedEvent = embedding.event(event, encodedMessage);
+  } else {
+    encodedEvent = records.event.encode(event);
+  }
+  tx.put(Family.events, keys.eventKey(state.number, event.revision), encodedEvent);
+  projectEvent(state, event, tx, encodedMessage);
   tx.publish({ thread: state.number, event });
   return event;
 }

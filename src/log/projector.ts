@@ -1,5 +1,6 @@
 import { Family, keys, type FamilyName, type Row, type ScanOptions } from '../storage/index.js';
 import {
+  embedding,
   records,
   type EventRecord,
   type MessageRecord,
@@ -72,11 +73,13 @@ export function findSeq(
  * Folds one event into the projections (`versions`, `tails`, `indexes`) and into `state.record`.
  * The same function serves live writes and rebuilds, so that a rebuild reproduces the projections
  * exactly; it depends on nothing but the event and the projections already written.
+ * `encodedMessage` is the event's message record already encoded, when the caller has it.
  */
 export function projectEvent(
   state: ThreadState,
   event: EventRecord,
   target: ProjectionTarget,
+  encodedMessage?: Buffer,
 ): void {
   const thread = state.number;
   const record = state.record;
@@ -131,9 +134,9 @@ export function projectEvent(
     }
     case 'messageCreated': {
       const message = payload.value;
-      putVersion(target, thread, message);
-      const view: MessageViewRecord = { message, reactions: [], replyCount: 0 };
-      target.put(Family.tails, keys.tailKey(thread, message.seq), records.messageView.encode(view));
+      const encoded = encodedMessage ?? records.message.encode(message);
+      target.put(Family.versions, keys.versionKey(thread, message.seq, message.version), encoded);
+      target.put(Family.tails, keys.tailKey(thread, message.seq), embedding.newView(encoded));
       target.put(Family.indexes, keys.messageIdIndexKey(thread, message.id), keys.u64(message.seq));
       record.messageCount += 1n;
       record.lastMessage = message;
@@ -143,7 +146,11 @@ export function projectEvent(
     case 'messageEdited':
     case 'messageDeleted': {
       const message = payload.value;
-      putVersion(target, thread, message);
+      target.put(
+        Family.versions,
+        keys.versionKey(thread, message.seq, message.version),
+        encodedMessage ?? records.message.encode(message),
+      );
       const view = readView(target, thread, message.seq);
       if (!view) throw new Error(`event ${event.revision} changes a message missing from tails`);
       view.message = message;
@@ -208,14 +215,6 @@ export function finishThread(state: ThreadState, target: ProjectionTarget): void
     }
   }
   state.before = { memberIds: [...record.memberIds], position: record.position };
-}
-
-function putVersion(target: ProjectionTarget, thread: bigint, message: MessageRecord): void {
-  target.put(
-    Family.versions,
-    keys.versionKey(thread, message.seq, message.version),
-    records.message.encode(message),
-  );
 }
 
 function adjustReplyCount(

@@ -30,6 +30,46 @@ function bind<T>(codec: Codec<T>, family: string) {
   };
 }
 
+const EVENT_MESSAGE_FIELDS = { messageCreated: 15, messageEdited: 16, messageDeleted: 17 } as const;
+
+/** A varint (for tags and lengths, which stay far below 2^31). */
+function varint(value: number): Buffer {
+  const bytes: number[] = [];
+  let rest = value;
+  while (rest > 0x7f) {
+    bytes.push((rest & 0x7f) | 0x80);
+    rest >>>= 7;
+  }
+  bytes.push(rest);
+  return Buffer.from(bytes);
+}
+
+/** `bytes` as length-delimited field `field`: what an encoder writes for an embedded message. */
+function embedded(field: number, bytes: Buffer): Buffer[] {
+  return [varint((field << 3) | 2), varint(bytes.length), bytes];
+}
+
+/**
+ * Encodings that embed a message record encoded once, instead of encoding it again for the event,
+ * the version and the view. They produce exactly what the generated encoders would (fields in
+ * field-number order), which the projection rebuild test checks byte for byte.
+ */
+export const embedding = {
+  /** An event whose payload is a message record already encoded as `message`. */
+  event(event: EventRecord, message: Buffer): Buffer {
+    const kind = event.payload?.$case;
+    if (kind !== 'messageCreated' && kind !== 'messageEdited' && kind !== 'messageDeleted') {
+      throw new Error(`event ${event.revision} does not carry a message`);
+    }
+    const head = EventRecord.encode({ ...event, payload: undefined }).finish();
+    return Buffer.concat([head, ...embedded(EVENT_MESSAGE_FIELDS[kind], message)]);
+  },
+  /** The view of a new message: no reactions, no replies. */
+  newView(message: Buffer): Buffer {
+    return Buffer.concat(embedded(1, message));
+  },
+};
+
 /** Binary codecs of the stored records (protobuf, schema in proto/progressdb/storage/v1). */
 export const records = {
   event: bind(EventRecord, 'events'),
