@@ -5,6 +5,7 @@ import { ThreadLog } from './log/index.js';
 import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.js';
 import { ProgressDbServer } from './server/progressdb-server.js';
 import { RocksStore } from './storage/index.js';
+import type { TailHub } from './tail/index.js';
 import type { Logger } from './telemetry/index.js';
 
 /** A running ProgressDB: the server, the log and the store, closed in reverse order. */
@@ -14,9 +15,18 @@ export interface App {
   readonly port: number;
   readonly keys: ResolvedApiKeys;
   readonly log: ThreadLog;
+  /** The live tails (for stats). */
+  readonly tails: TailHub<unknown>;
   /** Graceful shutdown: drain calls, commit queued writes, stop the server, close the database. */
   close(): Promise<void>;
 }
+
+/** Tail limits until they are configurable. */
+const TAIL_DEFAULTS = {
+  maxBufferedEvents: 10_000,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  heartbeatMs: 15_000,
+};
 
 /** The folder of the RocksDB database inside the data folder. */
 export function databasePath(dataDir: string): string {
@@ -47,6 +57,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
         limits: config.limits,
         maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
         shutdownGraceMs: config.shutdownGraceMs,
+        tails: TAIL_DEFAULTS,
       },
     });
   } catch (error) {
@@ -60,10 +71,12 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     port: server.port,
     keys,
     log,
+    tails: server.tails,
     close() {
       closing ??= (async () => {
-        await server.shutdown();
+        await server.drain();
         await log.close();
+        await server.stop();
         await store.close();
       })();
       return closing;

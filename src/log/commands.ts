@@ -27,10 +27,14 @@ import {
   type ThreadRecord,
 } from './record-codec.js';
 
-/** What the writer publishes after each commit: the event and the thread's internal number. */
+/**
+ * What the writer publishes after each commit: the event, the thread's internal number, and the
+ * thread's members after the event (for routing to user tails; never changed afterwards).
+ */
 export interface CommittedEvent {
   thread: bigint;
   event: EventRecord;
+  members: readonly string[];
 }
 
 /** The writer's transaction as the log uses it. */
@@ -107,7 +111,7 @@ function appendEvent(
   }
   tx.put(Family.events, keys.eventKey(state.number, event.revision), encodedEvent);
   projectEvent(state, event, tx, encodedMessage);
-  tx.publish({ thread: state.number, event });
+  tx.publish({ thread: state.number, event, members: state.record.memberIds });
   return event;
 }
 

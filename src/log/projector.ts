@@ -122,11 +122,12 @@ export function projectEvent(
     case 'threadDeleted':
       record.deleted = true;
       break;
-    case 'membersAdded':
-      for (const user of payload.value.userIds) {
-        if (!record.memberIds.includes(user)) record.memberIds.push(user);
-      }
+    case 'membersAdded': {
+      // Member lists are replaced, never changed in place: published events keep theirs.
+      const added = payload.value.userIds.filter((user) => !record.memberIds.includes(user));
+      record.memberIds = [...record.memberIds, ...added];
       break;
+    }
     case 'membersRemoved': {
       const removed = new Set(payload.value.userIds);
       record.memberIds = record.memberIds.filter((user) => !removed.has(user));

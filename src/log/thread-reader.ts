@@ -240,6 +240,41 @@ export class ThreadReader {
     };
   }
 
+  /**
+   * Events of every thread with position > `after`, at most `limit`, in position order, with the
+   * internal number of their thread.
+   */
+  eventsAfterPosition(after: bigint, limit: number): { thread: bigint; event: EventRecord }[] {
+    const refs = this.#store.scan(Family.indexes, { ...keys.positionIndexRange(after), limit });
+    const located = refs.map((row) => keys.decodeThreadRevisionKey(row.value));
+    const values = this.#store.getMany(
+      Family.events,
+      located.map(({ thread, revision }) => keys.eventKey(thread, revision)),
+    );
+    return located.flatMap(({ thread }, i) => {
+      const bytes = values[i];
+      return bytes ? [{ thread, event: records.event.decode(bytes) }] : [];
+    });
+  }
+
+  /** The internal numbers of the threads a user is a member of now. */
+  userThreadNumbers(userId: string): Set<bigint> {
+    const numbers = new Set<bigint>();
+    let bound: { position: bigint; thread: bigint } | undefined;
+    for (;;) {
+      const rows = this.#store.scan(Family.indexes, {
+        ...keys.userThreadRange(userId, bound),
+        reverse: true,
+        limit: 1024,
+      });
+      for (const row of rows) {
+        bound = keys.decodeUserThreadIndexKey(row.key);
+        numbers.add(bound.thread);
+      }
+      if (rows.length < 1024) return numbers;
+    }
+  }
+
   /** Events of a thread with revision > `after`, at most `limit`, oldest first. */
   eventsAfter(thread: bigint, after: bigint, limit: number): EventRecord[] {
     return this.#store

@@ -14,6 +14,7 @@ const freshDataDir = (): string => join(root, `data-${++dirs}`, 'nested');
 
 const adminKey = 'admin-key-0123456789';
 const backendKey = 'backend-key-0123456789';
+const frontendKey = 'frontend-key-0123456789';
 
 void test('the registry keeps hashes only: no raw key in its JSON or inspect output', () => {
   const registry = new ApiKeyRegistry({ admin: [adminKey], backend: [backendKey] });
@@ -63,8 +64,10 @@ void test('a key given for two roles is refused', () => {
 });
 
 void test('frontend keys map to the frontend role', () => {
-  const registry = new ApiKeyRegistry({ admin: [], backend: [], frontend: [adminKey] });
-  assert.equal(registry.lookup(adminKey)?.role, 'frontend');
+  const registry = new ApiKeyRegistry({ admin: [], backend: [], frontend: [frontendKey] });
+  assert.equal(registry.lookup(frontendKey)?.role, 'frontend');
+  assert.deepEqual(registry.list(), [{ id: registry.lookup(frontendKey)?.id, role: 'frontend' }]);
+  assert.ok(!JSON.stringify(registry).includes(frontendKey));
 });
 
 void test('first start generates one key per role in a 0600 file; the next start reuses it', async () => {
@@ -73,22 +76,77 @@ void test('first start generates one key per role in a 0600 file; the next start
   const file = join(dataDir, API_KEY_FILE_NAME);
   assert.equal(first.file, file);
   assert.ok(first.generated);
-  const { admin, backend } = first.generated;
+  const { admin, backend, frontend } = first.generated;
   assert.equal(first.generated.file, file);
   assert.match(admin, /^pdb_admin_[A-Za-z0-9_-]{43}$/);
   assert.match(backend, /^pdb_backend_[A-Za-z0-9_-]{43}$/);
+  assert.match(frontend, /^pdb_frontend_[A-Za-z0-9_-]{43}$/);
   assert.equal(statSync(file).mode & 0o777, 0o600);
   assert.equal(statSync(dataDir).mode & 0o777, 0o700);
   assert.equal(first.registry.lookup(admin)?.role, 'admin');
   assert.equal(first.registry.lookup(backend)?.role, 'backend');
+  assert.equal(first.registry.lookup(frontend)?.role, 'frontend');
 
-  const second = await resolveApiKeys({ dataDir, adminKeys: [], backendKeys: [] });
+  const second = await resolveApiKeys({
+    dataDir,
+    adminKeys: [],
+    backendKeys: [],
+    frontendKeys: [],
+  });
   assert.equal(second.generated, undefined);
   assert.equal(second.file, file);
   assert.equal(second.tightenedModeFrom, undefined);
   assert.equal(second.registry.lookup(admin)?.role, 'admin');
   assert.equal(second.registry.lookup(backend)?.role, 'backend');
-  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { admin: [admin], backend: [backend] });
+  assert.equal(second.registry.lookup(frontend)?.role, 'frontend');
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), {
+    admin: [admin],
+    backend: [backend],
+    frontend: [frontend],
+  });
+});
+
+void test('a key file from before frontend keys still loads, unchanged', async () => {
+  const dataDir = freshDataDir();
+  await resolveApiKeys({ dataDir, adminKeys: [], backendKeys: [] });
+  const file = join(dataDir, API_KEY_FILE_NAME);
+  const old = `${JSON.stringify({ admin: [adminKey], backend: [backendKey] })}\n`;
+  writeFileSync(file, old);
+  const resolved = await resolveApiKeys({ dataDir, adminKeys: [], backendKeys: [] });
+  assert.equal(resolved.generated, undefined);
+  assert.deepEqual(
+    resolved.registry
+      .list()
+      .map((k) => k.role)
+      .sort(),
+    ['admin', 'backend'],
+  );
+  assert.equal(readFileSync(file, 'utf8'), old);
+});
+
+void test('configured frontend keys alone count as configured keys', async () => {
+  const dataDir = freshDataDir();
+  const resolved = await resolveApiKeys({
+    dataDir,
+    adminKeys: [],
+    backendKeys: [],
+    frontendKeys: [frontendKey],
+  });
+  assert.equal(resolved.file, undefined);
+  assert.equal(resolved.registry.lookup(frontendKey)?.role, 'frontend');
+  assert.throws(() => statSync(join(dataDir, API_KEY_FILE_NAME)), { code: 'ENOENT' });
+});
+
+void test('replace swaps every key at once and keeps the old keys when the new set is invalid', () => {
+  const registry = new ApiKeyRegistry({ admin: [adminKey], backend: [backendKey] });
+  registry.replace({ admin: [], backend: [`${backendKey}-2`], frontend: [frontendKey] });
+  assert.equal(registry.lookup(adminKey), undefined);
+  assert.equal(registry.lookup(backendKey), undefined);
+  assert.equal(registry.lookup(`${backendKey}-2`)?.role, 'backend');
+  assert.equal(registry.lookup(frontendKey)?.role, 'frontend');
+  assert.throws(() => registry.replace({ admin: [adminKey], backend: [], frontend: [adminKey] }));
+  assert.equal(registry.lookup(frontendKey)?.role, 'frontend');
+  assert.equal(registry.lookup(adminKey), undefined);
 });
 
 void test('a key file readable by others is tightened to 0600 and reported', async () => {

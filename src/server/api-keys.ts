@@ -30,31 +30,46 @@ function sha256(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();
 }
 
+function hashKeys(keys: ApiKeysByRole): Map<string, StoredKey> {
+  const byHash = new Map<string, StoredKey>();
+  const roles: [Role, readonly string[]][] = [
+    ['admin', keys.admin],
+    ['backend', keys.backend],
+    ['frontend', keys.frontend ?? []],
+  ];
+  for (const [role, list] of roles) {
+    for (const key of list) {
+      const hash = sha256(key);
+      const hex = hash.toString('hex');
+      const existing = byHash.get(hex);
+      if (existing !== undefined && existing.identity.role !== role) {
+        throw new Error(`API key ${existing.identity.id} is configured for two roles`);
+      }
+      byHash.set(hex, { hash, identity: { id: hex.slice(0, 8), role } });
+    }
+  }
+  return byHash;
+}
+
 /**
  * The API keys the server accepts, held as SHA-256 hashes only, so neither a heap dump nor a stray
  * log line of the registry reveals a key. Data flow: `authorization` header ⇒ lookup ⇒ role.
  */
 export class ApiKeyRegistry {
-  readonly #byHash = new Map<string, StoredKey>();
+  #byHash: ReadonlyMap<string, StoredKey>;
 
   /** @throws Error when the same key is given for two roles. */
   constructor(keys: ApiKeysByRole) {
-    const roles: [Role, readonly string[]][] = [
-      ['admin', keys.admin],
-      ['backend', keys.backend],
-      ['frontend', keys.frontend ?? []],
-    ];
-    for (const [role, list] of roles) {
-      for (const key of list) {
-        const hash = sha256(key);
-        const hex = hash.toString('hex');
-        const existing = this.#byHash.get(hex);
-        if (existing !== undefined && existing.identity.role !== role) {
-          throw new Error(`API key ${existing.identity.id} is configured for two roles`);
-        }
-        this.#byHash.set(hex, { hash, identity: { id: hex.slice(0, 8), role } });
-      }
-    }
+    this.#byHash = hashKeys(keys);
+  }
+
+  /**
+   * Swaps in a new set of keys at once, e.g. on SIGHUP after the operator edited the configuration:
+   * calls already authenticated keep running, the next lookup sees only the new keys.
+   * @throws Error when the same key is given for two roles; the old keys then stay in force.
+   */
+  replace(keys: ApiKeysByRole): void {
+    this.#byHash = hashKeys(keys);
   }
 
   /**
@@ -99,51 +114,60 @@ export interface ResolvedApiKeys {
   /** The key file in use; absent when the keys came from configuration. */
   readonly file?: string;
   /** Set on the first start only: the keys just written to `file`, for main to show once. */
-  readonly generated?: { readonly file: string; readonly admin: string; readonly backend: string };
+  readonly generated?: {
+    readonly file: string;
+    readonly admin: string;
+    readonly backend: string;
+    readonly frontend: string;
+  };
   /** Set when the key file was readable by group or others: its old permission bits, now 0600. */
   readonly tightenedModeFrom?: number;
 }
 
 /**
- * Builds the key registry: configured keys win; with none configured, the key file in the data folder is
- * used, and on the first start it is created with one fresh admin and one backend key (mode 0600).
+ * Builds the key registry: configured keys (of any role) win; with none configured, the key file in
+ * the data folder is used, and on the first start it is created with one fresh admin, backend and
+ * frontend key (mode 0600). Key files written before frontend keys existed stay valid as they are.
  * @throws Error when the key file cannot be read, is malformed or holds no key.
  */
 export async function resolveApiKeys(opts: {
   dataDir: string;
   adminKeys: readonly string[];
   backendKeys: readonly string[];
+  frontendKeys?: readonly string[];
 }): Promise<ResolvedApiKeys> {
-  if (opts.adminKeys.length > 0 || opts.backendKeys.length > 0) {
-    return { registry: new ApiKeyRegistry({ admin: opts.adminKeys, backend: opts.backendKeys }) };
-  }
-  const file = join(opts.dataDir, API_KEY_FILE_NAME);
-  const existing = await stat(file).catch((err: unknown) => {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  });
-  if (existing === undefined) {
-    const admin = newKey('admin');
-    const backend = newKey('backend');
-    await writeKeyFile(opts.dataDir, file, { admin: [admin], backend: [backend] });
+  const frontendKeys = opts.frontendKeys ?? [];
+  if (opts.adminKeys.length + opts.backendKeys.length + frontendKeys.length > 0) {
     return {
-      registry: new ApiKeyRegistry({ admin: [admin], backend: [backend] }),
-      file,
-      generated: { file, admin, backend },
+      registry: new ApiKeyRegistry({
+        admin: opts.adminKeys,
+        backend: opts.backendKeys,
+        frontend: frontendKeys,
+      }),
     };
   }
-
-  const openBits = existing.mode & 0o077;
-  if (openBits !== 0) await chmod(file, 0o600);
-  const keys = parseKeyFile(file, await readFile(file, 'utf8'));
+  const file = join(opts.dataDir, API_KEY_FILE_NAME);
+  const existing = await readPrivateFile(file);
+  if (existing === undefined) {
+    const keys = {
+      admin: newKey('admin'),
+      backend: newKey('backend'),
+      frontend: newKey('frontend'),
+    };
+    const byRole = { admin: [keys.admin], backend: [keys.backend], frontend: [keys.frontend] };
+    await writePrivateFile(opts.dataDir, file, `${JSON.stringify(byRole, null, 2)}\n`);
+    return { registry: new ApiKeyRegistry(byRole), file, generated: { file, ...keys } };
+  }
   return {
-    registry: new ApiKeyRegistry(keys),
+    registry: new ApiKeyRegistry(parseKeyFile(file, existing.text)),
     file,
-    ...(openBits === 0 ? {} : { tightenedModeFrom: existing.mode & 0o777 }),
+    ...(existing.tightenedModeFrom === undefined
+      ? {}
+      : { tightenedModeFrom: existing.tightenedModeFrom }),
   };
 }
 
-function newKey(role: 'admin' | 'backend'): string {
+function newKey(role: Role): string {
   return `pdb_${role}_${randomBytes(32).toString('base64url')}`;
 }
 
@@ -168,8 +192,36 @@ function parseKeyFile(file: string, text: string): ApiKeysByRole {
   return keys;
 }
 
-/** Writes the key file atomically: a private temp file, fsynced, then renamed over the target. */
-async function writeKeyFile(dataDir: string, file: string, keys: ApiKeysByRole): Promise<void> {
+/** A private file's text, and its old permission bits when it had to be tightened to 0600. */
+export interface PrivateFileText {
+  readonly text: string;
+  /** Set when the file was readable by group or others: its old permission bits, now 0600. */
+  readonly tightenedModeFrom?: number;
+}
+
+/**
+ * Reads a file of secrets, first tightening it to 0600 if group or others could read it.
+ * Shared by the API key file and the signing-secret file.
+ * @returns undefined when the file does not exist.
+ * @throws Error from the file system for any other failure.
+ */
+export async function readPrivateFile(file: string): Promise<PrivateFileText | undefined> {
+  const existing = await stat(file).catch((err: unknown) => {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  });
+  if (existing === undefined) return undefined;
+  const openBits = existing.mode & 0o077;
+  if (openBits !== 0) await chmod(file, 0o600);
+  const text = await readFile(file, 'utf8');
+  return openBits === 0 ? { text } : { text, tightenedModeFrom: existing.mode & 0o777 };
+}
+
+/**
+ * Writes a file of secrets atomically with mode 0600: a private temp file, fsynced, then renamed
+ * over the target; creates `dataDir` (0700) first. Shared by the API key and signing-secret files.
+ */
+export async function writePrivateFile(dataDir: string, file: string, text: string): Promise<void> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
@@ -177,7 +229,7 @@ async function writeKeyFile(dataDir: string, file: string, keys: ApiKeysByRole):
     try {
       // The umask may have cleared bits of 0600; set it exactly.
       await handle.chmod(0o600);
-      await handle.writeFile(`${JSON.stringify(keys, null, 2)}\n`, 'utf8');
+      await handle.writeFile(text, 'utf8');
       await handle.sync();
     } finally {
       await handle.close();

@@ -11,14 +11,16 @@ import { ThreadServiceService } from '../gen/progressdb/v1/thread_service.js';
 import type { ThreadLog } from '../log/index.js';
 import type { Logger } from '../telemetry/index.js';
 import type { ApiKeyRegistry } from './api-keys.js';
+import { TailHub } from '../tail/index.js';
 import { notYetStream, notYetUnary, type AdapterDeps } from './call-adapters.js';
 import { CallGate } from './call-gate.js';
 import { messageService } from './message-service.js';
 import { captureBodies } from './request-bodies.js';
 import { guardDecoding } from './request-decoding.js';
 import type { Limits } from './request-validation.js';
+import { encodeEventFrame, tailService } from './tail-service.js';
 import { threadService } from './thread-service.js';
-import { acceptEncoded } from './wire-encoding.js';
+import { acceptEncoded, type EncodedResponse } from './wire-encoding.js';
 
 /** What the gRPC server needs from configuration. */
 export interface ServerOptions {
@@ -27,6 +29,14 @@ export interface ServerOptions {
   limits: Limits;
   maxReceiveMessageBytes: number;
   shutdownGraceMs: number;
+  tails: {
+    /** Undelivered events a tail may have waiting before it is dropped as too slow. */
+    maxBufferedEvents: number;
+    /** Undelivered bytes a tail may have waiting before it is dropped as too slow. */
+    maxBufferedBytes: number;
+    /** Idle time before a tail gets a heartbeat, in ms. */
+    heartbeatMs: number;
+  };
 }
 
 const SERVICE_NAMES = [
@@ -59,6 +69,8 @@ export class ProgressDbServer {
   readonly #health: HealthImplementation;
   readonly #gate: CallGate;
   readonly #options: ServerOptions;
+  /** The live tails: their hub, for stats. */
+  readonly tails: TailHub<EncodedResponse>;
   /** The bound `host:port`. */
   readonly address: string;
   /** The bound port. */
@@ -68,12 +80,14 @@ export class ProgressDbServer {
     server: grpc.Server,
     health: HealthImplementation,
     gate: CallGate,
+    tails: TailHub<EncodedResponse>,
     options: ServerOptions,
     port: number,
   ) {
     this.#server = server;
     this.#health = health;
     this.#gate = gate;
+    this.tails = tails;
     this.#options = options;
     this.port = port;
     this.address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
@@ -100,11 +114,12 @@ export class ProgressDbServer {
       acceptEncoded(guardDecoding(captureBodies(MessageServiceService))),
       messageService(adapter, log, options.limits),
     );
-    server.addService(guardDecoding(TailServiceService), {
-      tailThread: notYetStream(adapter, 'TailService', 'TailThread'),
-      tailUser: notYetStream(adapter, 'TailService', 'TailUser'),
-      tailAll: notYetStream(adapter, 'TailService', 'TailAll'),
-    });
+    const tails = new TailHub<EncodedResponse>({ encode: encodeEventFrame, ...options.tails });
+    log.onCommit((events) => tails.publish(events));
+    server.addService(
+      acceptEncoded(guardDecoding(TailServiceService)),
+      tailService(adapter, log, tails),
+    );
     server.addService(guardDecoding(AuthServiceService), {
       signUser: notYetUnary(adapter, 'AuthService', 'SignUser'),
     });
@@ -121,26 +136,39 @@ export class ProgressDbServer {
     reflection().addToServer(server);
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     const port = await bind(server, `${host}:${options.port}`);
-    return new ProgressDbServer(server, health, gate, options, port);
+    return new ProgressDbServer(server, health, gate, tails, options, port);
   }
 
   /**
-   * Graceful shutdown: health goes NOT_SERVING, new calls get UNAVAILABLE/SHUTTING_DOWN, calls in
-   * flight finish (up to the grace period), then the server stops.
+   * First step of a graceful shutdown: health goes NOT_SERVING, new calls get
+   * UNAVAILABLE/SHUTTING_DOWN, and unary calls in flight finish (up to the grace period).
    */
-  async shutdown(): Promise<void> {
+  async drain(): Promise<void> {
     this.#health.setStatus('', 'NOT_SERVING');
     for (const name of SERVICE_NAMES) this.#health.setStatus(name, 'NOT_SERVING');
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#options.shutdownGraceMs);
-    });
-    await Promise.race([this.#gate.drain(), grace]);
-    await Promise.race([
+    await withGrace(this.#gate.drain(), this.#options.shutdownGraceMs);
+  }
+
+  /**
+   * Last step, once the writer has drained (so tails have every committed event): tails end with
+   * UNAVAILABLE/SHUTTING_DOWN and their resume point, then the server stops.
+   */
+  async stop(): Promise<void> {
+    this.tails.close();
+    await withGrace(
       new Promise<void>((resolve) => this.#server.tryShutdown(() => resolve())),
-      grace,
-    ]);
-    clearTimeout(timer);
+      this.#options.shutdownGraceMs,
+    );
     this.#server.forceShutdown();
   }
+}
+
+/** Waits for `work`, or for `ms` at most. */
+async function withGrace(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([work, grace]);
+  clearTimeout(timer);
 }

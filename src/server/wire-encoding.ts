@@ -143,3 +143,10 @@ export function eventsResponse(
   if (headRevision !== 0n) writer.uint32(24).uint64(headRevision);
   return finish(writer);
 }
+
+/** A tail frame carrying one event (TailThread/User/AllResponse share this shape: field 1). */
+export function eventFrame(out: EventOut): EncodedResponse {
+  const writer = new BinaryWriter();
+  nested(writer, 1, (w) => writeEvent(w, out));
+  return finish(writer);
+}
