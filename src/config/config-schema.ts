@@ -49,6 +49,40 @@ export interface Limits {
   readonly maxReceiveMessageBytes: number;
 }
 
+/** A secret that signs user tokens, named by a key id that tokens carry so secrets can rotate. */
+export interface SigningSecret {
+  /** Key id: 1–32 characters from `[A-Za-z0-9_-]`; public, it appears in every token. */
+  readonly kid: string;
+  /** The HMAC-SHA256 key, used as its UTF-8 bytes: 32–512 printable ASCII characters. */
+  readonly secret: string;
+}
+
+/** Token buckets per API key and per user, and the cap on concurrent tails; refusals are `RATE_LIMITED`. */
+export interface RateLimits {
+  /** Calls per second refilled into each API key's bucket; 0 turns the per-key limit off. Default 2000. */
+  readonly keyPerSecond: number;
+  /** Calls one API key may make at once after being idle (bucket size). Default 4000. */
+  readonly keyBurst: number;
+  /** Calls per second refilled into each signed user's bucket (frontend keys); 0 turns it off. Default 100. */
+  readonly userPerSecond: number;
+  /** Calls one signed user may make at once after being idle (bucket size). Default 200. */
+  readonly userBurst: number;
+  /** Whether admin keys are rate limited too. Default `false`. */
+  readonly applyToAdmin: boolean;
+  /** Most tails (TailThread, TailUser) one signed user may hold open at once; 0 means no cap. Default 16. */
+  readonly maxTailsPerUser: number;
+}
+
+/** TLS for the gRPC server; absent means plaintext. Paths are absolute and were readable at load time. */
+export interface TlsConfig {
+  /** PEM certificate chain the server presents. */
+  readonly certFile: string;
+  /** PEM private key of the certificate. */
+  readonly keyFile: string;
+  /** PEM CA bundle that client certificates must chain to (mutual TLS); absent: no client certificates. */
+  readonly clientCaFile: string | undefined;
+}
+
 /** Settings of the group-commit writer. */
 export interface WriterConfig {
   /** Most commands committed in one group commit (one batch, one fsync). Default 1024. */
@@ -67,6 +101,19 @@ export interface Config {
   readonly adminKeys: readonly string[];
   /** API keys with the `backend` role, each at least 16 characters. Default none. */
   readonly backendKeys: readonly string[];
+  /** API keys with the `frontend` role (calls also need `x-user-token`), each at least 16 characters. Default none. */
+  readonly frontendKeys: readonly string[];
+  /**
+   * User-token signing secrets; the first signs new tokens, every one verifies. Default none: the
+   * server generates one into the data folder on first start.
+   */
+  readonly signingSecrets: readonly SigningSecret[];
+  /** Longest `ttl_seconds` that `SignUser` accepts, in seconds. Default 2592000 (30 days). */
+  readonly maxTokenTtlSeconds: number;
+  /** Rate limits and the concurrent-tail cap. */
+  readonly rateLimits: RateLimits;
+  /** TLS certificate and key, and the client CA for mutual TLS. Default none: plaintext. */
+  readonly tls: TlsConfig | undefined;
   /** Least severe level that is logged. Default `info`. */
   readonly logLevel: LogLevel;
   /** How long shutdown waits for in-flight calls before it cancels them, in milliseconds. Default 10000. */
@@ -93,6 +140,98 @@ const apiKey = z
   .min(16, { error: 'must be at least 16 characters' })
   .max(512, { error: 'must be at most 512 characters' })
   .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' });
+
+const SIGNING_SECRET_PROBLEM =
+  'must be "kid:secret": a key id of 1-32 characters from [A-Za-z0-9_-], a colon, and a secret of 32-512 printable ASCII characters without spaces';
+
+/** `kid:secret` text (as in `PROGRESSDB_SIGNING_SECRETS`) into a {@link SigningSecret}; the message never repeats the text. */
+const signingSecret = z
+  .string({ error: SIGNING_SECRET_PROBLEM })
+  .transform((text, ctx): SigningSecret => {
+    const colon = text.indexOf(':');
+    const kid = text.slice(0, colon);
+    const secret = text.slice(colon + 1);
+    if (colon < 0 || !/^[A-Za-z0-9_-]{1,32}$/.test(kid) || !/^[\x21-\x7e]{32,512}$/.test(secret)) {
+      ctx.addIssue({ code: 'custom', message: SIGNING_SECRET_PROBLEM });
+      return z.NEVER;
+    }
+    return { kid, secret };
+  });
+
+const signingSecrets = z
+  .array(signingSecret, { error: 'must be a list of "kid:secret" entries' })
+  .superRefine(
+    (secrets, ctx) => {
+      const seen = new Set<string>();
+      secrets.forEach((entry: SigningSecret | undefined, index) => {
+        // Entries that failed to parse are reported already and carry no key id.
+        if (typeof entry?.kid !== 'string') return;
+        if (seen.has(entry.kid)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index],
+            message: `key id "${entry.kid}" is given twice`,
+          });
+        }
+        seen.add(entry.kid);
+      });
+    },
+    { when: (payload) => Array.isArray(payload.value) },
+  );
+
+const optionalPath = z
+  .string({ error: 'must be a path' })
+  .min(1, { error: 'must not be empty' })
+  .optional();
+
+/** Why a TLS setting is missing given the others, or undefined when the combination is complete. */
+function tlsGap(
+  tls: Partial<Record<keyof TlsConfig, string>>,
+): [keyof TlsConfig, string] | undefined {
+  const { certFile, keyFile, clientCaFile } = tls;
+  if (certFile !== undefined && keyFile === undefined) {
+    return ['keyFile', 'must be set with tls.certFile'];
+  }
+  if (keyFile !== undefined && certFile === undefined) {
+    return ['certFile', 'must be set with tls.keyFile'];
+  }
+  if (clientCaFile !== undefined && certFile === undefined) {
+    return ['clientCaFile', 'needs tls.certFile and tls.keyFile: mutual TLS is TLS first'];
+  }
+  return undefined;
+}
+
+const tlsSchema = z
+  .object({ certFile: optionalPath, keyFile: optionalPath, clientCaFile: optionalPath })
+  .superRefine(
+    (tls, ctx) => {
+      const gap = tlsGap(tls);
+      if (gap !== undefined) ctx.addIssue({ code: 'custom', path: [gap[0]], message: gap[1] });
+    },
+    // An empty path is reported already; a pairing problem on top would only repeat it.
+    { when: (payload) => payload.issues.length === 0 },
+  )
+  .transform(({ certFile, keyFile, clientCaFile }): TlsConfig | undefined =>
+    certFile === undefined || keyFile === undefined
+      ? undefined
+      : { certFile, keyFile, clientCaFile },
+  );
+
+const rateLimitsSchema = z.object({
+  keyPerSecond: integer(0, 1_000_000),
+  keyBurst: integer(1, 10_000_000),
+  userPerSecond: integer(0, 1_000_000),
+  userBurst: integer(1, 10_000_000),
+  applyToAdmin: z.boolean({ error: 'must be on or off (true or false in the config file)' }),
+  maxTailsPerUser: integer(0, 100_000),
+});
+
+/** The key lists that must not share a key, checked pairwise; the later list gets the issue. */
+const KEY_LISTS = [
+  ['adminKeys', 'an admin key'],
+  ['backendKeys', 'a backend key'],
+  ['frontendKeys', 'a frontend key'],
+] as const;
 
 const hostname =
   /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -163,17 +302,33 @@ export const configSchema = z
     durability: z.enum(DURABILITY_MODES, { error: 'must be "sync" or "os"' }),
     adminKeys: z.array(apiKey, { error: 'must be a list of keys' }),
     backendKeys: z.array(apiKey, { error: 'must be a list of keys' }),
+    frontendKeys: z.array(apiKey, { error: 'must be a list of keys' }),
+    signingSecrets,
+    maxTokenTtlSeconds: integer(1, 366 * 24 * 3600),
+    rateLimits: rateLimitsSchema,
+    tls: tlsSchema,
     logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
     shutdownGraceMs: integer(0, 10 * 60_000),
     limits: limitsSchema,
     writer: z.object({ maxGroupCommands: integer(1, 65_536) }),
   })
-  .refine((config) => !config.adminKeys.some((key) => config.backendKeys.includes(key)), {
-    path: ['backendKeys'],
-    error: 'a key cannot be both an admin key and a backend key',
-    // Checked whenever both key lists are valid, even if unrelated settings are not.
-    when: (payload) =>
-      payload.issues.every(
-        (issue) => issue.path?.[0] !== 'adminKeys' && issue.path?.[0] !== 'backendKeys',
-      ),
-  });
+  .superRefine(
+    (config, ctx) => {
+      KEY_LISTS.forEach(([later, laterName], index) => {
+        for (const [earlier, earlierName] of KEY_LISTS.slice(0, index)) {
+          if (config[earlier].some((key) => config[later].includes(key))) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [later],
+              message: `a key cannot be both ${earlierName} and ${laterName}`,
+            });
+          }
+        }
+      });
+    },
+    {
+      // Checked whenever the key lists are valid, even if unrelated settings are not.
+      when: (payload) =>
+        payload.issues.every((issue) => !KEY_LISTS.some(([list]) => issue.path?.[0] === list)),
+    },
+  );

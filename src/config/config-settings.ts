@@ -2,9 +2,13 @@ import { LOG_LEVELS } from './config-schema.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
+const DAY_SECONDS = 24 * 3600;
 
-/** How a setting's text from the environment or a flag becomes its raw value. */
-export type SettingKind = 'text' | 'integer' | 'list';
+/**
+ * How a setting's text from the environment or a flag becomes its raw value: `list` splits on commas,
+ * `switch` reads on/off, true/false, yes/no or 1/0 (JSON booleans in the config file).
+ */
+export type SettingKind = 'text' | 'integer' | 'list' | 'switch';
 
 /** One configurable setting: where it lives in `Config` and the config file, and its other sources. */
 export interface ConfigSetting {
@@ -16,8 +20,8 @@ export interface ConfigSetting {
   readonly flag?: string;
   /** How text from the environment or a flag is read. */
   readonly kind: SettingKind;
-  /** Raw default, in the form the config file uses. */
-  readonly default: string | number | readonly string[];
+  /** Raw default, in the form the config file uses; absent when the setting is unset by default. */
+  readonly default?: string | number | boolean | readonly string[];
   /** Never echo the value in error messages. */
   readonly secret?: boolean;
   /** One line for `--help` and the README configuration table. */
@@ -71,6 +75,102 @@ export const CONFIG_SETTINGS: readonly ConfigSetting[] = [
     default: [],
     secret: true,
     description: 'comma-separated backend API keys (>= 16 characters each)',
+  },
+  {
+    path: 'frontendKeys',
+    env: 'PROGRESSDB_FRONTEND_KEYS',
+    kind: 'list',
+    default: [],
+    secret: true,
+    description:
+      'comma-separated frontend API keys (>= 16 characters each); calls need x-user-token',
+  },
+  {
+    path: 'signingSecrets',
+    env: 'PROGRESSDB_SIGNING_SECRETS',
+    kind: 'list',
+    default: [],
+    secret: true,
+    description:
+      'comma-separated kid:secret user-token secrets (>= 32 characters); the first signs, all verify; none: generated in the data folder',
+  },
+  {
+    path: 'maxTokenTtlSeconds',
+    env: 'PROGRESSDB_MAX_TOKEN_TTL_SECONDS',
+    flag: '--max-token-ttl-seconds <s>',
+    kind: 'integer',
+    default: 30 * DAY_SECONDS,
+    description: 'longest user-token lifetime SignUser grants, seconds',
+  },
+  {
+    path: 'rateLimits.keyPerSecond',
+    env: 'PROGRESSDB_RATE_LIMIT_KEY_PER_SECOND',
+    flag: '--rate-limit-key-per-second <n>',
+    kind: 'integer',
+    default: 2000,
+    description: 'calls per second per API key; 0 turns it off',
+  },
+  {
+    path: 'rateLimits.keyBurst',
+    env: 'PROGRESSDB_RATE_LIMIT_KEY_BURST',
+    flag: '--rate-limit-key-burst <n>',
+    kind: 'integer',
+    default: 4000,
+    description: 'calls per API key allowed at once after idling (bucket size)',
+  },
+  {
+    path: 'rateLimits.userPerSecond',
+    env: 'PROGRESSDB_RATE_LIMIT_USER_PER_SECOND',
+    flag: '--rate-limit-user-per-second <n>',
+    kind: 'integer',
+    default: 100,
+    description: 'calls per second per signed user of frontend keys; 0 turns it off',
+  },
+  {
+    path: 'rateLimits.userBurst',
+    env: 'PROGRESSDB_RATE_LIMIT_USER_BURST',
+    flag: '--rate-limit-user-burst <n>',
+    kind: 'integer',
+    default: 200,
+    description: 'calls per signed user allowed at once after idling (bucket size)',
+  },
+  {
+    path: 'rateLimits.applyToAdmin',
+    env: 'PROGRESSDB_RATE_LIMIT_ADMIN',
+    flag: '--rate-limit-admin <on|off>',
+    kind: 'switch',
+    default: false,
+    description: 'rate limit admin keys too (on/off)',
+  },
+  {
+    path: 'rateLimits.maxTailsPerUser',
+    env: 'PROGRESSDB_MAX_TAILS_PER_USER',
+    flag: '--max-tails-per-user <n>',
+    kind: 'integer',
+    default: 16,
+    description: 'most tails one signed user may hold open at once; 0 means no cap',
+  },
+  {
+    path: 'tls.certFile',
+    env: 'PROGRESSDB_TLS_CERT_FILE',
+    flag: '--tls-cert-file <path>',
+    kind: 'text',
+    description: 'PEM server certificate chain; with the key file it turns TLS on',
+  },
+  {
+    path: 'tls.keyFile',
+    env: 'PROGRESSDB_TLS_KEY_FILE',
+    flag: '--tls-key-file <path>',
+    kind: 'text',
+    description: 'PEM private key of the server certificate',
+  },
+  {
+    path: 'tls.clientCaFile',
+    env: 'PROGRESSDB_TLS_CLIENT_CA_FILE',
+    flag: '--tls-client-ca-file <path>',
+    kind: 'text',
+    description:
+      'PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS)',
   },
   {
     path: 'logLevel',

@@ -12,6 +12,9 @@ export {
   type Limits,
   type ListenAddress,
   type LogLevel,
+  type RateLimits,
+  type SigningSecret,
+  type TlsConfig,
   type WriterConfig,
 } from './config-schema.js';
 export {

@@ -10,6 +10,9 @@ after(() => rmSync(cwd, { recursive: true, force: true }));
 
 const adminKey = 'admin-key-0123456789';
 const backendKey = 'backend-key-0123456789';
+const frontendKey = 'frontend-key-0123456789';
+const secretA = 'secret-a-0123456789abcdefghijklmnopqrstuvwxyz';
+const secretB = 'secret-b-0123456789abcdefghijklmnopqrstuvwxyz';
 
 function writeConfigFile(name: string, content: unknown): string {
   const path = join(cwd, name);
@@ -40,6 +43,18 @@ void test('applies every default when nothing is configured', () => {
     durability: 'sync',
     adminKeys: [],
     backendKeys: [],
+    frontendKeys: [],
+    signingSecrets: [],
+    maxTokenTtlSeconds: 30 * 24 * 3600,
+    rateLimits: {
+      keyPerSecond: 2000,
+      keyBurst: 4000,
+      userPerSecond: 100,
+      userBurst: 200,
+      applyToAdmin: false,
+      maxTailsPerUser: 16,
+    },
+    tls: undefined,
     logLevel: 'info',
     shutdownGraceMs: 10_000,
     limits: {
@@ -251,6 +266,196 @@ void test('returns a deeply frozen object', () => {
   assert.throws(() => (config.adminKeys as string[]).push('x'), TypeError);
 });
 
+void test('rejects a key shared by any two roles, naming the later list', () => {
+  const err = loadError({
+    env: {
+      PROGRESSDB_ADMIN_KEYS: adminKey,
+      PROGRESSDB_BACKEND_KEYS: backendKey,
+      PROGRESSDB_FRONTEND_KEYS: `${frontendKey},${backendKey}`,
+    },
+  });
+  assert.deepEqual(problemPaths(err), ['frontendKeys']);
+  assert.ok(!err.message.includes(backendKey));
+  assert.deepEqual(
+    loadConfig({ cwd, argv: [], env: { PROGRESSDB_FRONTEND_KEYS: ` ${frontendKey} ,` } })
+      .frontendKeys,
+    [frontendKey],
+  );
+  const short = loadError({ env: { PROGRESSDB_FRONTEND_KEYS: 'short-frontend' } });
+  assert.deepEqual(problemPaths(short), ['frontendKeys[0]']);
+  assert.ok(!short.message.includes('short-frontend'));
+});
+
+void test('parses signing secrets as kid:secret pairs in order, the first being current', () => {
+  const config = loadConfig({
+    cwd,
+    argv: [],
+    env: { PROGRESSDB_SIGNING_SECRETS: `new-1:${secretA}, old_0:${secretB}:with-colon` },
+  });
+  assert.deepEqual(config.signingSecrets, [
+    { kid: 'new-1', secret: secretA },
+    { kid: 'old_0', secret: `${secretB}:with-colon` },
+  ]);
+  const file = writeConfigFile('secrets.json', { signingSecrets: [`k1:${secretA}`] });
+  assert.deepEqual(loadConfig({ cwd, argv: ['--config', file], env: {} }).signingSecrets, [
+    { kid: 'k1', secret: secretA },
+  ]);
+});
+
+void test('rejects malformed, short and duplicate signing secrets without echoing them', () => {
+  const short = 'short-secret-value';
+  const entries = [
+    `good:${secretA}`,
+    `no-colon-${secretB}`,
+    `bad.kid:${secretB}`,
+    `:${secretB}`,
+    `k:${short}`,
+    `k2:${secretB} with space`,
+    `good:${secretB}`,
+  ];
+  const err = loadError({ env: { PROGRESSDB_SIGNING_SECRETS: entries.join(',') } });
+  assert.deepEqual(
+    problemPaths(err),
+    [1, 2, 3, 4, 5, 6].map((i) => `signingSecrets[${i}]`),
+  );
+  for (const text of [secretA, secretB, short]) assert.ok(!err.message.includes(text));
+  assert.ok(
+    err.problems.every((p) => p.value === undefined && p.source === 'PROGRESSDB_SIGNING_SECRETS'),
+  );
+
+  const twice = loadError({
+    env: { PROGRESSDB_SIGNING_SECRETS: `same:${secretA},same:${secretB}` },
+  });
+  assert.deepEqual(problemPaths(twice), ['signingSecrets[1]']);
+  assert.ok(!twice.message.includes(secretA) && !twice.message.includes(secretB));
+
+  const file = writeConfigFile('secret-object.json', { signingSecrets: [{ kid: 'a' }] });
+  assert.deepEqual(problemPaths(loadError({ argv: ['--config', file] })), ['signingSecrets[0]']);
+});
+
+void test('reads the token TTL and rate limits from every source, with bounds', () => {
+  const file = writeConfigFile('rates.json', {
+    rateLimits: { userBurst: 50, applyToAdmin: true },
+  });
+  const config = loadConfig({
+    cwd,
+    env: {
+      PROGRESSDB_CONFIG: file,
+      PROGRESSDB_MAX_TOKEN_TTL_SECONDS: '3600',
+      PROGRESSDB_RATE_LIMIT_KEY_PER_SECOND: '0',
+      PROGRESSDB_RATE_LIMIT_KEY_BURST: '10',
+      PROGRESSDB_RATE_LIMIT_USER_PER_SECOND: '5',
+      PROGRESSDB_MAX_TAILS_PER_USER: '0',
+    },
+    argv: ['--rate-limit-user-burst', '7'],
+  });
+  assert.equal(config.maxTokenTtlSeconds, 3600);
+  assert.deepEqual(config.rateLimits, {
+    keyPerSecond: 0,
+    keyBurst: 10,
+    userPerSecond: 5,
+    userBurst: 7,
+    applyToAdmin: true,
+    maxTailsPerUser: 0,
+  });
+
+  const err = loadError({
+    env: {
+      PROGRESSDB_MAX_TOKEN_TTL_SECONDS: '0',
+      PROGRESSDB_RATE_LIMIT_KEY_PER_SECOND: '-1',
+      PROGRESSDB_RATE_LIMIT_KEY_BURST: '0',
+      PROGRESSDB_RATE_LIMIT_USER_PER_SECOND: '1.5',
+      PROGRESSDB_RATE_LIMIT_USER_BURST: 'many',
+      PROGRESSDB_MAX_TAILS_PER_USER: '100001',
+      PROGRESSDB_RATE_LIMIT_ADMIN: 'maybe',
+    },
+  });
+  assert.deepEqual(problemPaths(err), [
+    'maxTokenTtlSeconds',
+    'rateLimits.applyToAdmin',
+    'rateLimits.keyBurst',
+    'rateLimits.keyPerSecond',
+    'rateLimits.maxTailsPerUser',
+    'rateLimits.userBurst',
+    'rateLimits.userPerSecond',
+  ]);
+  assert.equal(
+    err.problems.find((p) => p.path === 'rateLimits.applyToAdmin')?.source,
+    'PROGRESSDB_RATE_LIMIT_ADMIN',
+  );
+});
+
+void test('reads the admin rate-limit switch as on/off words or JSON booleans', () => {
+  const read = (text: string): boolean =>
+    loadConfig({ cwd, argv: [], env: { PROGRESSDB_RATE_LIMIT_ADMIN: text } }).rateLimits
+      .applyToAdmin;
+  for (const text of ['on', 'ON', 'true', 'yes', '1']) assert.equal(read(text), true, text);
+  for (const text of ['off', 'false', 'No', '0']) assert.equal(read(text), false, text);
+  assert.equal(
+    loadConfig({ cwd, argv: ['--rate-limit-admin', 'on'], env: {} }).rateLimits.applyToAdmin,
+    true,
+  );
+  const file = writeConfigFile('switch-text.json', { rateLimits: { applyToAdmin: 'on' } });
+  assert.deepEqual(problemPaths(loadError({ argv: ['--config', file] })), [
+    'rateLimits.applyToAdmin',
+  ]);
+});
+
+void test('TLS: cert and key together, client CA optional, paths resolved and readable', () => {
+  const cert = writeConfigFile('server.crt', 'cert');
+  writeConfigFile('server.key', 'key');
+  writeConfigFile('ca.crt', 'ca');
+  const plain = loadConfig({
+    cwd,
+    argv: [],
+    env: { PROGRESSDB_TLS_CERT_FILE: cert, PROGRESSDB_TLS_KEY_FILE: 'server.key' },
+  });
+  assert.deepEqual(plain.tls, {
+    certFile: cert,
+    keyFile: join(cwd, 'server.key'),
+    clientCaFile: undefined,
+  });
+  const mutual = loadConfig({
+    cwd,
+    env: {},
+    argv: ['--tls-cert-file', 'server.crt', '--tls-key-file', 'server.key'],
+  });
+  assert.equal(mutual.tls?.clientCaFile, undefined);
+  const withCa = loadConfig({
+    cwd,
+    env: { PROGRESSDB_TLS_CLIENT_CA_FILE: 'ca.crt' },
+    argv: ['--tls-cert-file', 'server.crt', '--tls-key-file', 'server.key'],
+  });
+  assert.equal(withCa.tls?.clientCaFile, join(cwd, 'ca.crt'));
+  assert.ok(Object.isFrozen(withCa.tls));
+
+  const certOnly = loadError({
+    env: { PROGRESSDB_TLS_CERT_FILE: cert },
+    argv: ['--durability', 'never'],
+  });
+  assert.deepEqual(problemPaths(certOnly), ['durability', 'tls.keyFile']);
+  const keyOnly = loadError({ argv: ['--tls-key-file', 'server.key'] });
+  assert.deepEqual(keyOnly.problems, [
+    { path: 'tls.certFile', message: 'must be set with tls.keyFile', source: 'default' },
+  ]);
+  assert.deepEqual(problemPaths(loadError({ env: { PROGRESSDB_TLS_CLIENT_CA_FILE: 'ca.crt' } })), [
+    'tls.clientCaFile',
+  ]);
+  const emptyInFile = writeConfigFile('tls-empty.json', { tls: { certFile: '' } });
+  assert.deepEqual(problemPaths(loadError({ argv: ['--config', emptyInFile] })), ['tls.certFile']);
+
+  const missing = loadError({
+    env: {
+      PROGRESSDB_TLS_CERT_FILE: 'missing.crt',
+      PROGRESSDB_TLS_KEY_FILE: 'server.key',
+      PROGRESSDB_TLS_CLIENT_CA_FILE: 'missing-ca.crt',
+    },
+  });
+  assert.deepEqual(problemPaths(missing), ['tls.certFile', 'tls.clientCaFile']);
+  assert.equal(missing.problems[0]?.source, 'PROGRESSDB_TLS_CERT_FILE');
+  assert.equal(missing.problems[0]?.value, JSON.stringify(join(cwd, 'missing.crt')));
+});
+
 void test('the settings table covers every field once, with unique names', () => {
   const leaves = (value: object, prefix = ''): string[] =>
     Object.entries(value).flatMap(([key, child]) =>
@@ -258,11 +463,27 @@ void test('the settings table covers every field once, with unique names', () =>
         ? leaves(child as object, `${prefix}${key}.`)
         : [`${prefix}${key}`],
     );
-  const config = loadConfig({ cwd, argv: [], env: {} });
+  writeConfigFile('leaves.crt', 'cert');
+  writeConfigFile('leaves.key', 'key');
+  const config = loadConfig({
+    cwd,
+    argv: [],
+    env: {
+      PROGRESSDB_TLS_CERT_FILE: 'leaves.crt',
+      PROGRESSDB_TLS_KEY_FILE: 'leaves.key',
+      PROGRESSDB_TLS_CLIENT_CA_FILE: 'leaves.crt',
+    },
+  });
   assert.deepEqual(CONFIG_SETTINGS.map((s) => s.path).sort(), leaves(config).sort());
+  assert.ok(
+    CONFIG_SETTINGS.filter((s) => s.secret === true).every((s) => s.flag === undefined),
+    'secrets have no flag: it would show in ps output',
+  );
   const envs = CONFIG_SETTINGS.map((s) => s.env);
   assert.equal(new Set(envs).size, envs.length);
   assert.ok(envs.every((name) => name.startsWith('PROGRESSDB_')));
   const usage = configUsage();
+  assert.match(usage, /PROGRESSDB_RATE_LIMIT_ADMIN, default off\)/);
+  assert.match(usage, /PROGRESSDB_TLS_KEY_FILE, default none\)/);
   for (const setting of CONFIG_SETTINGS) assert.ok(usage.includes(setting.env), setting.env);
 });

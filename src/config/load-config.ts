@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
-import { configSchema, type Config } from './config-schema.js';
+import { configSchema, type Config, type TlsConfig } from './config-schema.js';
 import {
   CONFIG_FILE_ENV,
   CONFIG_FILE_FLAG,
@@ -90,12 +90,44 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       path: formatPath(issue.path),
       message: issue.message,
       source: pick?.source ?? 'default',
-      ...(pick === undefined || setting?.secret === true ? {} : { value: show(pick.value) }),
+      ...(pick?.value === undefined || setting?.secret === true ? {} : { value: show(pick.value) }),
     });
   }
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
 
-  return deepFreeze({ ...result.data, dataDir: resolve(cwd, result.data.dataDir) });
+  const tls = resolveTls(result.data.tls, cwd, chosen, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze({ ...result.data, dataDir: resolve(cwd, result.data.dataDir), tls });
+}
+
+/** Resolves the TLS files against `cwd` and reports each one the process cannot read. */
+function resolveTls(
+  tls: TlsConfig | undefined,
+  cwd: string,
+  chosen: ReadonlyMap<string, Sourced>,
+  problems: ConfigProblem[],
+): TlsConfig | undefined {
+  if (tls === undefined) return undefined;
+  const check = (field: keyof TlsConfig, path: string): string => {
+    const absolute = resolve(cwd, path);
+    try {
+      accessSync(absolute, constants.R_OK);
+    } catch (err) {
+      problems.push({
+        path: `tls.${field}`,
+        message: `cannot read: ${describe(err)}`,
+        source: chosen.get(`tls.${field}`)?.source ?? 'default',
+        value: JSON.stringify(absolute),
+      });
+    }
+    return absolute;
+  };
+  return {
+    certFile: check('certFile', tls.certFile),
+    keyFile: check('keyFile', tls.keyFile),
+    clientCaFile:
+      tls.clientCaFile === undefined ? undefined : check('clientCaFile', tls.clientCaFile),
+  };
 }
 
 /** The `--help` text: every flag, plus the settings that only the environment or the file can set. */
@@ -121,7 +153,7 @@ function buildProgram(): { program: Command; options: Map<string, Option> } {
   options.set('config', configOption);
   for (const setting of CONFIG_SETTINGS) {
     if (setting.flag === undefined) continue;
-    const help = `${setting.description} (${setting.env}, default ${show(setting.default)})`;
+    const help = `${setting.description} (${setting.env}, default ${showDefault(setting)})`;
     const option = new Option(setting.flag, help);
     program.addOption(option);
     options.set(setting.path, option);
@@ -164,6 +196,17 @@ function fromEnv(name: string, kind: SettingKind, env: NodeJS.ProcessEnv): Sourc
     : { value: fromText(kind, text), source: name };
 }
 
+const SWITCH_WORDS: ReadonlyMap<string, boolean> = new Map([
+  ['on', true],
+  ['true', true],
+  ['yes', true],
+  ['1', true],
+  ['off', false],
+  ['false', false],
+  ['no', false],
+  ['0', false],
+]);
+
 /** Turns flag or variable text into the value the schema expects; anything malformed stays text so the schema reports it. */
 function fromText(kind: SettingKind, text: string): unknown {
   switch (kind) {
@@ -174,6 +217,8 @@ function fromText(kind: SettingKind, text: string): unknown {
         .split(',')
         .map((item) => item.trim())
         .filter((item) => item !== '');
+    case 'switch':
+      return SWITCH_WORDS.get(text.trim().toLowerCase()) ?? text;
     case 'text':
       return text;
   }
@@ -276,6 +321,12 @@ function formatPath(path: readonly PropertyKey[]): string {
       typeof segment === 'number' ? `[${segment}]` : `${i > 0 ? '.' : ''}${String(segment)}`,
     )
     .join('');
+}
+
+function showDefault(setting: ConfigSetting): string {
+  if (setting.default === undefined) return 'none';
+  if (typeof setting.default === 'boolean') return setting.default ? 'on' : 'off';
+  return show(setting.default);
 }
 
 function show(value: unknown): string {

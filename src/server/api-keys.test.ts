@@ -147,6 +147,9 @@ void test('replace swaps every key at once and keeps the old keys when the new s
   assert.throws(() => registry.replace({ admin: [adminKey], backend: [], frontend: [adminKey] }));
   assert.equal(registry.lookup(frontendKey)?.role, 'frontend');
   assert.equal(registry.lookup(adminKey), undefined);
+  registry.replace(new ApiKeyRegistry({ admin: [adminKey], backend: [] }));
+  assert.equal(registry.lookup(adminKey)?.role, 'admin');
+  assert.equal(registry.lookup(frontendKey), undefined);
 });
 
 void test('a key file readable by others is tightened to 0600 and reported', async () => {
@@ -169,6 +172,7 @@ void test('configured keys win and the key file is ignored', async () => {
   assert.equal(configured.registry.lookup(backendKey)?.role, 'backend');
   assert.equal(configured.registry.lookup(generated?.admin ?? ''), undefined);
   assert.equal(configured.registry.lookup(generated?.backend ?? ''), undefined);
+  assert.equal(configured.registry.lookup(generated?.frontend ?? ''), undefined);
 });
 
 void test('configured keys never create a key file', async () => {

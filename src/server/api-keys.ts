@@ -64,12 +64,13 @@ export class ApiKeyRegistry {
   }
 
   /**
-   * Swaps in a new set of keys at once, e.g. on SIGHUP after the operator edited the configuration:
-   * calls already authenticated keep running, the next lookup sees only the new keys.
+   * Swaps in a new set of keys at once, e.g. on SIGHUP after the operator edited the configuration
+   * (pass the registry a fresh `resolveApiKeys` built): calls already authenticated keep running, the
+   * next lookup sees only the new keys.
    * @throws Error when the same key is given for two roles; the old keys then stay in force.
    */
-  replace(keys: ApiKeysByRole): void {
-    this.#byHash = hashKeys(keys);
+  replace(keys: ApiKeysByRole | ApiKeyRegistry): void {
+    this.#byHash = keys instanceof ApiKeyRegistry ? keys.#byHash : hashKeys(keys);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { ProgressDbError, Reason } from '../log/index.js';
 import type { Role } from './api-keys.js';
 
 /** A monotonic clock in milliseconds; `performance.now` unless a test injects a fake. */
@@ -26,8 +27,8 @@ interface Bucket {
 
 const OK: TakeResult = Object.freeze({ ok: true });
 const NO_RELEASE = (): void => undefined;
-/** Slack for floating-point refill sums, so waiting exactly `retryAfterMs` always suffices. */
-const EPSILON = 1e-9;
+/** Slack for floating-point refill sums, in tokens, used alike when taking and when computing the wait. */
+const EPSILON = 1e-6;
 /** Idle full buckets dropped per take: amortised cleanup without a timer. */
 const SWEEP_PER_TAKE = 2;
 
@@ -88,7 +89,8 @@ export class TokenBucketLimiter {
       return OK;
     }
     this.#store(key, { tokens, updatedMs: now });
-    return { ok: false, retryAfterMs: Math.max(1, Math.ceil((need - tokens) / this.#ratePerMs)) };
+    const waitMs = Math.ceil((need - tokens - EPSILON) / this.#ratePerMs);
+    return { ok: false, retryAfterMs: Math.max(1, waitMs) };
   }
 
   #level(bucket: Bucket, now: number): number {
@@ -232,4 +234,24 @@ export class CallRateLimiter {
     if (caller.role !== 'frontend' || caller.userId === '') return NO_RELEASE;
     return this.#tails.acquire(caller.userId);
   }
+}
+
+/** Error metadata key of the retry hint (milliseconds, decimal), as errors.proto documents it. */
+export const RETRY_AFTER_MS = 'retry_after_ms';
+
+/** The error for a call a token bucket refused: `RATE_LIMITED` with the retry hint. */
+export function rateLimited(retryAfterMs: number): ProgressDbError {
+  return new ProgressDbError(Reason.rateLimited, `rate limited; retry in ${retryAfterMs} ms`, {
+    [RETRY_AFTER_MS]: String(retryAfterMs),
+    limit: 'calls',
+  });
+}
+
+/** The error for a tail over the per-user cap: `RATE_LIMITED`; a slot frees when another tail ends. */
+export function tooManyTails(maxTailsPerUser: number): ProgressDbError {
+  return new ProgressDbError(
+    Reason.rateLimited,
+    `at most ${maxTailsPerUser} tails per user may be open at once`,
+    { limit: 'tails', max: String(maxTailsPerUser) },
+  );
 }

@@ -73,11 +73,15 @@ export class SigningKeyring {
   }
 
   /**
-   * Swaps in a new list at once, e.g. on SIGHUP after a rotation step; the next sign or verify uses it.
+   * Swaps in new secrets at once, e.g. on SIGHUP after a rotation step (pass the keyring a fresh
+   * `resolveSigningSecrets` built); the next sign or verify uses them.
    * @throws Error like the constructor; the old secrets then stay in force.
    */
-  replace(secrets: readonly SigningSecret[]): void {
-    [this.#keys, this.#currentKid] = importSecrets(secrets);
+  replace(secrets: readonly SigningSecret[] | SigningKeyring): void {
+    [this.#keys, this.#currentKid] =
+      secrets instanceof SigningKeyring
+        ? [secrets.#keys, secrets.#currentKid]
+        : importSecrets(secrets);
   }
 
   /** HMAC-SHA256 of `data` under the secret `kid`, or undefined when no active secret has that id. */
