@@ -21,13 +21,6 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** Tail limits until they are configurable. */
-const TAIL_DEFAULTS = {
-  maxBufferedEvents: 10_000,
-  maxBufferedBytes: 16 * 1024 * 1024,
-  heartbeatMs: 15_000,
-};
-
 /** The folder of the RocksDB database inside the data folder. */
 export function databasePath(dataDir: string): string {
   return join(dataDir, 'db');
@@ -57,7 +50,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
         limits: config.limits,
         maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
         shutdownGraceMs: config.shutdownGraceMs,
-        tails: TAIL_DEFAULTS,
+        tails: config.tails,
       },
     });
   } catch (error) {

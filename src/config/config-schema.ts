@@ -89,6 +89,16 @@ export interface WriterConfig {
   readonly maxGroupCommands: number;
 }
 
+/** Settings of the live tails. */
+export interface TailConfig {
+  /** Idle time after which a tail gets a heartbeat frame, in milliseconds. Default 15000. */
+  readonly heartbeatMs: number;
+  /** Undelivered events a tail may have waiting before it is dropped as too slow. Default 10000. */
+  readonly maxBufferedEvents: number;
+  /** Undelivered bytes a tail may have waiting before it is dropped as too slow. Default 16 MiB. */
+  readonly maxBufferedBytes: number;
+}
+
 /** The validated, deeply frozen configuration of one server process; built by `loadConfig`. */
 export interface Config {
   /** Folder holding the database and the generated key file, absolute. Default `./data` against the working directory. */
@@ -122,6 +132,8 @@ export interface Config {
   readonly limits: Limits;
   /** Group-commit writer settings. */
   readonly writer: WriterConfig;
+  /** Live tail settings. */
+  readonly tails: TailConfig;
 }
 
 const KiB = 1024;
@@ -311,6 +323,11 @@ export const configSchema = z
     shutdownGraceMs: integer(0, 10 * 60_000),
     limits: limitsSchema,
     writer: z.object({ maxGroupCommands: integer(1, 65_536) }),
+    tails: z.object({
+      heartbeatMs: integer(10, 24 * 3600_000),
+      maxBufferedEvents: integer(1, 10_000_000),
+      maxBufferedBytes: integer(1024, 4096 * MiB),
+    }),
   })
   .superRefine(
     (config, ctx) => {

@@ -284,4 +284,28 @@ export const CONFIG_SETTINGS: readonly ConfigSetting[] = [
     default: 1024,
     description: 'most commands per group commit',
   },
+  {
+    path: 'tails.heartbeatMs',
+    env: 'PROGRESSDB_TAIL_HEARTBEAT_MS',
+    flag: '--tail-heartbeat-ms <ms>',
+    kind: 'integer',
+    default: 15_000,
+    description: 'idle time before a tail gets a heartbeat, ms',
+  },
+  {
+    path: 'tails.maxBufferedEvents',
+    env: 'PROGRESSDB_TAIL_MAX_BUFFERED_EVENTS',
+    flag: '--tail-max-buffered-events <n>',
+    kind: 'integer',
+    default: 10_000,
+    description: 'undelivered events a tail may have waiting before it is dropped as too slow',
+  },
+  {
+    path: 'tails.maxBufferedBytes',
+    env: 'PROGRESSDB_TAIL_MAX_BUFFERED_BYTES',
+    flag: '--tail-max-buffered-bytes <n>',
+    kind: 'integer',
+    default: 16 * MiB,
+    description: 'undelivered bytes a tail may have waiting before it is dropped as too slow',
+  },
 ];

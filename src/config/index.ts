@@ -15,6 +15,7 @@ export {
   type RateLimits,
   type SigningSecret,
   type TlsConfig,
+  type TailConfig,
   type WriterConfig,
 } from './config-schema.js';
 export {

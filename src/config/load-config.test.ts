@@ -71,6 +71,7 @@ void test('applies every default when nothing is configured', () => {
       maxReceiveMessageBytes: 8 * 1024 * 1024,
     },
     writer: { maxGroupCommands: 1024 },
+    tails: { heartbeatMs: 15_000, maxBufferedEvents: 10_000, maxBufferedBytes: 16 * 1024 * 1024 },
   };
   assert.deepEqual(config, expected);
 });

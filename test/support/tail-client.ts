@@ -82,6 +82,11 @@ export class TailReader {
     this.#stream.pause();
   }
 
+  /** Reads from the network again after `pause()`. */
+  resume(): void {
+    this.#stream.resume();
+  }
+
   /** Cancels the stream from the client side. */
   cancel(): void {
     this.#stream.cancel();
