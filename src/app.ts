@@ -4,6 +4,9 @@ import type { Config } from './config/index.js';
 import { ThreadLog } from './log/index.js';
 import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.js';
 import { ProgressDbServer } from './server/progressdb-server.js';
+import { CallRateLimiter } from './server/rate-limiter.js';
+import { resolveSigningSecrets, type ResolvedSigningSecrets } from './server/signing-secrets.js';
+import { UserTokenSigner } from './server/user-tokens.js';
 import { RocksStore } from './storage/index.js';
 import type { TailHub } from './tail/index.js';
 import type { Logger } from './telemetry/index.js';
@@ -14,6 +17,7 @@ export interface App {
   readonly address: string;
   readonly port: number;
   readonly keys: ResolvedApiKeys;
+  readonly secrets: ResolvedSigningSecrets;
   readonly log: ThreadLog;
   /** The live tails (for stats). */
   readonly tails: TailHub<unknown>;
@@ -33,6 +37,9 @@ export function databasePath(dataDir: string): string {
 export async function startApp(config: Config, logger: Logger): Promise<App> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const keys = await resolveApiKeys(config);
+  const secrets = await resolveSigningSecrets(config);
+  const tokens = new UserTokenSigner(secrets.keyring, { maxTtlSeconds: config.maxTokenTtlSeconds });
+  const limits = new CallRateLimiter(config.rateLimits);
   const store = await RocksStore.open(databasePath(config.dataDir));
   const log = new ThreadLog(store, {
     durability: config.durability,
@@ -42,7 +49,8 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   try {
     server = await ProgressDbServer.start({
       log,
-      keys: keys.registry,
+      auth: { keys: keys.registry, tokens },
+      limits,
       logger,
       options: {
         host: config.listen.host,
@@ -51,6 +59,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
         maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
         shutdownGraceMs: config.shutdownGraceMs,
         tails: config.tails,
+        tls: config.tls,
       },
     });
   } catch (error) {
@@ -63,6 +72,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     address: server.address,
     port: server.port,
     keys,
+    secrets,
     log,
     tails: server.tails,
     close() {

@@ -1,6 +1,28 @@
 import { ConfigError, configUsage, loadConfig } from './config/index.js';
-import { startApp } from './app.js';
-import { createLogger } from './telemetry/index.js';
+import { startApp, type App } from './app.js';
+import { resolveApiKeys } from './server/api-keys.js';
+import { resolveSigningSecrets } from './server/signing-secrets.js';
+import { createLogger, type Logger } from './telemetry/index.js';
+
+/**
+ * On SIGHUP: reads the configuration again and swaps in its API keys and signing secrets, so keys
+ * rotate without a restart. Other settings need a restart.
+ */
+async function reloadCredentials(app: App, logger: Logger): Promise<void> {
+  const next = loadConfig();
+  const keys = await resolveApiKeys(next);
+  const secrets = await resolveSigningSecrets(next);
+  app.keys.registry.replace(keys.registry);
+  app.secrets.keyring.replace(secrets.keyring);
+  logger.info(
+    { apiKeys: app.keys.registry.list(), signingSecrets: app.secrets.keyring.list() },
+    'reloaded API keys and signing secrets',
+  );
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
 
 /** The composition root: load configuration, start, and shut down cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -27,9 +49,26 @@ async function main(): Promise<void> {
     logger.warn({ file: keys.file }, 'the API key file was readable by others: now mode 0600');
   }
   logger.info(
-    { address: app.address, dataDir: config.dataDir, durability: config.durability },
+    {
+      address: app.address,
+      dataDir: config.dataDir,
+      durability: config.durability,
+      tls: config.tls ? (config.tls.clientCaFile ? 'mutual' : 'server') : 'off',
+    },
     `listening on ${app.address}`,
   );
+  if (!config.tls && !isLoopback(config.listen.host)) {
+    logger.warn(
+      { host: config.listen.host },
+      'listening on a non-loopback address without TLS: keys and tokens travel in plaintext; set PROGRESSDB_TLS_CERT_FILE and PROGRESSDB_TLS_KEY_FILE',
+    );
+  }
+  if (app.secrets.generated) {
+    logger.info(
+      { file: app.secrets.generated.file, kid: app.secrets.generated.kid },
+      'no signing secrets configured: generated one for user tokens (mode 0600)',
+    );
+  }
   if (keys.file) {
     process.stderr.write(
       `\nProgressDB is listening on ${app.address} (gRPC, plaintext).\n` +
@@ -56,6 +95,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  process.on('SIGHUP', () => {
+    reloadCredentials(app, logger).catch((error: unknown) => {
+      logger.error({ err: error }, 'reload failed: the previous keys and secrets stay in force');
+    });
+  });
 }
 
 main().catch((error: unknown) => {

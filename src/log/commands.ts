@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Family, keys, type WriteTransaction } from '../storage/index.js';
+import { access, type Actor } from './access-rules.js';
 import {
   invalidField,
   messageDeleted,
@@ -40,10 +41,7 @@ export interface CommittedEvent {
 /** The writer's transaction as the log uses it. */
 export type LogTransaction = WriteTransaction<CommittedEvent>;
 
-/** Who a command acts for: a user id, or '' for a service acting as itself. */
-export interface Actor {
-  userId: string;
-}
+export type { Actor } from './access-rules.js';
 
 /** A condition on a thread's head revision. */
 export type ExpectedRevision =
@@ -145,9 +143,10 @@ function readEvent(tx: LogTransaction, thread: bigint, revision: bigint): EventR
   return records.event.decode(bytes);
 }
 
-function writableThread(tx: LogTransaction, threadId: string): ThreadState {
+function writableThread(tx: LogTransaction, threadId: string, actor: Actor): ThreadState {
   const found = findThread(tx, threadId);
   if (!found) throw threadNotFound(threadId);
+  access.member(actor, found.record);
   if (found.record.deleted) throw threadDeleted(threadId);
   return openThreadState(found.number, found.record);
 }
@@ -188,6 +187,7 @@ export function createThread(
 ): ThreadRecord {
   const existing = findThread(tx, input.threadId);
   if (existing) {
+    access.member(actor, existing.record);
     const original = requestResult(tx, existing.number, input.requestId);
     if (original?.first === 1n) return existing.record;
     throw new ProgressDbError(Reason.threadExists, `thread ${input.threadId} already exists`, {
@@ -244,6 +244,7 @@ export function appendMessages(
     input.batch ? `messages[${index}].${name}` : name;
   const found = findThread(tx, input.threadId);
   if (found) {
+    access.member(actor, found.record);
     const original = requestResult(tx, found.number, input.requestId);
     if (original) {
       const messages: MessageViewRecord[] = [];
@@ -356,7 +357,7 @@ export function changeMessage(
     requestId: string;
   },
 ): MessageViewRecord {
-  const state = writableThread(tx, input.threadId);
+  const state = writableThread(tx, input.threadId, actor);
   const repeated = repeatedRequest(tx, state, input.requestId);
   if (
     repeated?.payload?.$case === 'messageEdited' ||
@@ -366,6 +367,7 @@ export function changeMessage(
   }
   const view = messageForChange(tx, state, input.messageId);
   const current = view.message as MessageRecord;
+  access.changeMessage(actor, state.record, current);
   if (current.deleted) throw messageDeleted(input.messageId);
   if (input.expectedVersion !== undefined && input.expectedVersion !== current.version) {
     throw revisionConflict(String(input.expectedVersion), String(current.version));
@@ -403,7 +405,7 @@ export function react(
   },
 ): MessageViewRecord {
   if (!actor.userId) throw invalidField('x-user-id', 'a reaction needs a user');
-  const state = writableThread(tx, input.threadId);
+  const state = writableThread(tx, input.threadId, actor);
   const view = messageForChange(tx, state, input.messageId);
   const message = view.message as MessageRecord;
   if (message.deleted) throw messageDeleted(input.messageId);
@@ -447,12 +449,14 @@ export function changeThread(
 ): ThreadRecord {
   const found = findThread(tx, input.threadId);
   if (!found) throw threadNotFound(input.threadId);
+  const change = input.change;
+  if (change.kind === 'removeMembers') access.removeMembers(actor, found.record, change.userIds);
+  else access.owner(actor, found.record);
   if (requestResult(tx, found.number, input.requestId)) return found.record;
   checkExpected(input.expected, found.record);
   if (found.record.deleted) throw threadDeleted(input.threadId);
   const state = openThreadState(found.number, found.record);
   const record = state.record;
-  const change = input.change;
   let payload: EventPayload | undefined;
   switch (change.kind) {
     case 'update':

@@ -13,6 +13,7 @@ export type {
   NewMessage,
 } from './commands.js';
 export { rebuildProjections } from './rebuild.js';
+export { access, notAMember, roleForbidden } from './access-rules.js';
 export {
   ProgressDbError,
   Reason,

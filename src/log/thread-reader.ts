@@ -1,5 +1,6 @@
 import { Family, keys, type RocksStore } from '../storage/index.js';
 import { messageNotFound, threadNotFound } from './errors.js';
+import { access, type Actor } from './access-rules.js';
 import { findThread } from './commands.js';
 import {
   records,
@@ -33,6 +34,7 @@ export interface ThreadPage {
 }
 
 const SCAN_CHUNK = 64;
+const SERVICE: Actor = { userId: '' };
 
 /**
  * The read side: point lookups and range scans straight on RocksDB, outside the writer.
@@ -45,10 +47,19 @@ export class ThreadReader {
     this.#store = store;
   }
 
-  /** The thread, with its internal number. @throws THREAD_NOT_FOUND */
-  thread(threadId: string, includeDeleted: boolean): { number: bigint; record: ThreadRecord } {
+  /**
+   * The thread, with its internal number, if `viewer` may read it.
+   * @throws THREAD_NOT_FOUND; NOT_A_MEMBER for a confined viewer outside the thread
+   */
+  thread(
+    threadId: string,
+    includeDeleted: boolean,
+    viewer: Actor = SERVICE,
+  ): { number: bigint; record: ThreadRecord } {
     const found = findThread(this.#store, threadId);
-    if (!found || (found.record.deleted && !includeDeleted)) throw threadNotFound(threadId);
+    if (!found) throw threadNotFound(threadId);
+    access.member(viewer, found.record);
+    if (found.record.deleted && !includeDeleted) throw threadNotFound(threadId);
     return found;
   }
 
@@ -93,8 +104,13 @@ export class ThreadReader {
   }
 
   /** The latest view of a message. @throws THREAD_NOT_FOUND, MESSAGE_NOT_FOUND */
-  message(threadId: string, messageId: string, includeDeleted: boolean): MessageViewRecord {
-    const { number } = this.thread(threadId, includeDeleted);
+  message(
+    threadId: string,
+    messageId: string,
+    includeDeleted: boolean,
+    viewer: Actor = SERVICE,
+  ): MessageViewRecord {
+    const { number } = this.thread(threadId, includeDeleted, viewer);
     const view = this.#view(number, messageId);
     if (!view || (view.message?.deleted && !includeDeleted)) throw messageNotFound(messageId);
     return view;
@@ -108,8 +124,8 @@ export class ThreadReader {
   }
 
   /** Every version of a message, oldest first. @throws THREAD_NOT_FOUND, MESSAGE_NOT_FOUND */
-  versions(threadId: string, messageId: string): MessageRecord[] {
-    const { number } = this.thread(threadId, true);
+  versions(threadId: string, messageId: string, viewer: Actor = SERVICE): MessageRecord[] {
+    const { number } = this.thread(threadId, true, viewer);
     const seqBytes = this.#store.get(Family.indexes, keys.messageIdIndexKey(number, messageId));
     if (!seqBytes) throw messageNotFound(messageId);
     return this.#store
@@ -123,8 +139,9 @@ export class ThreadReader {
     pageSize: number,
     anchor: PageAnchor,
     includeDeleted: boolean,
+    viewer: Actor = SERVICE,
   ): MessagePage {
-    const { number, record } = this.thread(threadId, includeDeleted);
+    const { number, record } = this.thread(threadId, includeDeleted, viewer);
     // No seq lies past the head: clamping anchors there changes no page and keeps seq + 1 in u64.
     const end = record.revision + 1n;
     const clamp = (seq: bigint): bigint => (seq > end ? end : seq);
@@ -216,8 +233,9 @@ export class ThreadReader {
   readEvents(
     threadId: string,
     options: { after?: bigint; before?: bigint; limit: number; backward: boolean },
+    viewer: Actor = SERVICE,
   ): { events: EventRecord[]; hasMore: boolean; head: bigint } {
-    const { number, record } = this.thread(threadId, true);
+    const { number, record } = this.thread(threadId, true, viewer);
     if (!options.backward && (options.after ?? 0n) >= record.revision) {
       return { events: [], hasMore: false, head: record.revision };
     }

@@ -1,12 +1,19 @@
 import {
+  type Metadata,
   type handleServerStreamingCall,
   type handleUnaryCall,
   type ServerErrorResponse,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/index.js';
-import type { ApiKeyRegistry } from './api-keys.js';
-import { authenticate, MetadataKey, type CallContext, type ServiceName } from './call-context.js';
+import {
+  authenticate,
+  MetadataKey,
+  type Authenticator,
+  type CallContext,
+  type ServiceName,
+} from './call-context.js';
+import { rateLimited, tooManyTails, type CallRateLimiter } from './rate-limiter.js';
 import type { CallGate } from './call-gate.js';
 import { requireDecoded } from './request-decoding.js';
 import type { EncodedResponse } from './wire-encoding.js';
@@ -14,9 +21,18 @@ import { mapError, NotImplementedError, shuttingDown, toServiceError } from './s
 
 /** What every adapter needs. */
 export interface AdapterDeps {
-  keys: ApiKeyRegistry;
+  auth: Authenticator;
+  limits: CallRateLimiter;
   gate: CallGate;
   logger: Logger;
+}
+
+/** Authenticates a call and charges it to its rate limits. */
+function admit(deps: AdapterDeps, metadata: Metadata, service: ServiceName): CallContext {
+  const context = authenticate(metadata, deps.auth, service);
+  const verdict = deps.limits.take(context);
+  if (!verdict.ok) throw rateLimited(verdict.retryAfterMs);
+  return context;
 }
 
 /**
@@ -69,7 +85,7 @@ export function unary<Req, Res>(
     const requestId = requestIdOf(call.metadata);
     let result: Res | EncodedResponse | Promise<Res | EncodedResponse>;
     try {
-      const context = authenticate(call.metadata, deps.keys, service);
+      const context = admit(deps, call.metadata, service);
       requireDecoded(call.request);
       result = handler(call.request, context);
     } catch (error) {
@@ -109,11 +125,16 @@ export function serverStream<Req, Res>(
       return;
     }
     try {
-      const context = authenticate(call.metadata, deps.keys, service);
+      const context = admit(deps, call.metadata, service);
       requireDecoded(call.request);
-      handler(call.request, context, call).then(() => {
-        if (!call.cancelled) call.end();
-      }, fail);
+      const release = deps.limits.acquireTail(context);
+      if (!release) throw tooManyTails(deps.limits.maxTailsPerUser);
+      call.once('cancelled', release);
+      handler(call.request, context, call)
+        .finally(release)
+        .then(() => {
+          if (!call.cancelled) call.end();
+        }, fail);
     } catch (error) {
       fail(error);
     }

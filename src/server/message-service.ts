@@ -12,7 +12,7 @@ import {
   type ThreadLog,
 } from '../log/index.js';
 import { unary, type AdapterDeps } from './call-adapters.js';
-import { requireUser, type CallContext } from './call-context.js';
+import { actorOf, namedUser, requireUser, type CallContext } from './call-context.js';
 import { rawBody } from './request-bodies.js';
 import {
   requireBody,
@@ -46,8 +46,7 @@ function newMessage(
   context: CallContext,
   limits: Limits,
 ): NewMessage {
-  const authorId =
-    input.authorId === '' ? context.userId : requireId(input.authorId, `${prefix}author_id`);
+  const authorId = namedUser(input.authorId, `${prefix}author_id`, context);
   if (authorId === '') {
     throw invalidField(
       `${prefix}author_id`,
@@ -125,7 +124,7 @@ export function messageService(
   limits: Limits,
 ): MessageServiceServer {
   const service = 'MessageService';
-  const actor = (context: CallContext) => ({ userId: context.userId });
+  const actor = actorOf;
   return {
     appendMessage: unary(deps, service, 'AppendMessage', async (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
@@ -164,7 +163,7 @@ export function messageService(
     getMessage: unary(deps, service, 'GetMessage', (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
       const messageId = requireId(request.messageId, 'message_id');
-      const view = log.reader.message(threadId, messageId, request.includeDeleted);
+      const view = log.reader.message(threadId, messageId, request.includeDeleted, actor(context));
       return messageResponse(toWireMessage(threadId, view, context.userId));
     }),
 
@@ -177,6 +176,7 @@ export function messageService(
         size,
         anchorOf(request.anchor),
         request.includeDeleted,
+        actor(context),
       );
       const messages = page.messages.map((view) => toWireMessage(threadId, view, context.userId));
       if (order === 'desc') messages.reverse();
@@ -221,16 +221,17 @@ export function messageService(
       return messageResponse(toWireMessage(threadId, view, context.userId));
     }),
 
-    listMessageVersions: unary(deps, service, 'ListMessageVersions', (request) => {
+    listMessageVersions: unary(deps, service, 'ListMessageVersions', (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
-      const versions = log.reader.versions(threadId, requireId(request.messageId, 'message_id'));
+      const messageId = requireId(request.messageId, 'message_id');
+      const versions = log.reader.versions(threadId, messageId, actor(context));
       return versionsResponse(versions.map((version) => toWireMessageVersion(threadId, version)));
     }),
 
     addReaction: unary(deps, service, 'AddReaction', async (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
       const view = await log.react(
-        { userId: requireUser(context) },
+        { ...actor(context), userId: requireUser(context) },
         {
           threadId,
           messageId: requireId(request.messageId, 'message_id'),
@@ -245,7 +246,7 @@ export function messageService(
     removeReaction: unary(deps, service, 'RemoveReaction', async (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
       const view = await log.react(
-        { userId: requireUser(context) },
+        { ...actor(context), userId: requireUser(context) },
         {
           threadId,
           messageId: requireId(request.messageId, 'message_id'),
@@ -257,7 +258,7 @@ export function messageService(
       return messageResponse(toWireMessage(threadId, view, context.userId));
     }),
 
-    readEvents: unary(deps, service, 'ReadEvents', (request) => {
+    readEvents: unary(deps, service, 'ReadEvents', (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
       const limit = pageSize(request.limit, 'limit', DEFAULT_EVENT_LIMIT, limits);
       const backward = request.direction === Direction.DIRECTION_BACKWARD;
@@ -274,12 +275,16 @@ export function messageService(
       if (!backward && request.beforeRevision !== undefined) {
         throw invalidField('before_revision', 'reading forward starts from after_revision');
       }
-      const result = log.reader.readEvents(threadId, {
-        ...(request.afterRevision === undefined ? {} : { after: request.afterRevision }),
-        ...(request.beforeRevision === undefined ? {} : { before: request.beforeRevision }),
-        limit,
-        backward,
-      });
+      const result = log.reader.readEvents(
+        threadId,
+        {
+          ...(request.afterRevision === undefined ? {} : { after: request.afterRevision }),
+          ...(request.beforeRevision === undefined ? {} : { before: request.beforeRevision }),
+          limit,
+          backward,
+        },
+        actor(context),
+      );
       return eventsResponse(result.events.map(toWireEvent), result.hasMore, result.head);
     }),
   };

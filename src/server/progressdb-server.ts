@@ -10,11 +10,13 @@ import { TailServiceService } from '../gen/progressdb/v1/tail_service.js';
 import { ThreadServiceService } from '../gen/progressdb/v1/thread_service.js';
 import type { ThreadLog } from '../log/index.js';
 import type { Logger } from '../telemetry/index.js';
-import type { ApiKeyRegistry } from './api-keys.js';
+import { authService } from './auth-service.js';
+import type { Authenticator } from './call-context.js';
 import { TailHub } from '../tail/index.js';
 import { notYetStream, notYetUnary, type AdapterDeps } from './call-adapters.js';
 import { CallGate } from './call-gate.js';
 import { messageService } from './message-service.js';
+import type { CallRateLimiter } from './rate-limiter.js';
 import { captureBodies } from './request-bodies.js';
 import { guardDecoding } from './request-decoding.js';
 import type { Limits } from './request-validation.js';
@@ -29,6 +31,8 @@ export interface ServerOptions {
   limits: Limits;
   maxReceiveMessageBytes: number;
   shutdownGraceMs: number;
+  /** TLS (and mutual TLS with a client CA); absent: plaintext. */
+  tls: TlsFiles | undefined;
   tails: {
     /** Undelivered events a tail may have waiting before it is dropped as too slow. */
     maxBufferedEvents: number;
@@ -52,9 +56,26 @@ function reflection(): ReflectionService {
   return new ReflectionService(loadFileDescriptorSetFromBuffer(descriptors));
 }
 
-function bind(server: grpc.Server, address: string): Promise<number> {
+/** TLS material, from configuration: a certificate and key, and a CA for client certificates. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  clientCaFile: string | undefined;
+}
+
+function credentials(tls: TlsFiles | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const ca = tls.clientCaFile ? readFileSync(tls.clientCaFile) : null;
+  return grpc.ServerCredentials.createSsl(
+    ca,
+    [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }],
+    ca !== null,
+  );
+}
+
+function bind(server: grpc.Server, address: string, tls: TlsFiles | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
+    server.bindAsync(address, credentials(tls), (error, port) =>
       error ? reject(error) : resolve(port),
     );
   });
@@ -96,13 +117,19 @@ export class ProgressDbServer {
   /** Builds the server and binds it. */
   static async start(deps: {
     log: ThreadLog;
-    keys: ApiKeyRegistry;
+    auth: Authenticator;
+    limits: CallRateLimiter;
     logger: Logger;
     options: ServerOptions;
   }): Promise<ProgressDbServer> {
     const { log, options } = deps;
     const gate = new CallGate();
-    const adapter: AdapterDeps = { keys: deps.keys, gate, logger: deps.logger };
+    const adapter: AdapterDeps = {
+      auth: deps.auth,
+      limits: deps.limits,
+      gate,
+      logger: deps.logger,
+    };
     const server = new grpc.Server({
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     });
@@ -120,9 +147,10 @@ export class ProgressDbServer {
       acceptEncoded(guardDecoding(TailServiceService)),
       tailService(adapter, log, tails),
     );
-    server.addService(guardDecoding(AuthServiceService), {
-      signUser: notYetUnary(adapter, 'AuthService', 'SignUser'),
-    });
+    server.addService(
+      guardDecoding(AuthServiceService),
+      authService(adapter, deps.auth.tokens, deps.logger),
+    );
     server.addService(guardDecoding(AdminServiceService), {
       getStats: notYetUnary(adapter, 'AdminService', 'GetStats'),
       purgeThread: notYetUnary(adapter, 'AdminService', 'PurgeThread'),
@@ -135,7 +163,7 @@ export class ProgressDbServer {
     health.addToServer(server);
     reflection().addToServer(server);
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-    const port = await bind(server, `${host}:${options.port}`);
+    const port = await bind(server, `${host}:${options.port}`, options.tls);
     return new ProgressDbServer(server, health, gate, tails, options, port);
   }
 

@@ -193,9 +193,12 @@ export class CallRateLimiter {
   readonly #perUser: TokenBucketLimiter;
   readonly #tails: ConcurrencyLimiter;
   readonly #applyToAdmin: boolean;
+  /** The cap on one user's concurrent tails (0: none). */
+  readonly maxTailsPerUser: number;
 
   /** @throws Error when a setting is out of range. */
   constructor(limits: CallRateLimits, now?: Clock) {
+    this.maxTailsPerUser = limits.maxTailsPerUser;
     const clock = now === undefined ? {} : { now };
     this.#perKey = new TokenBucketLimiter({
       ratePerSecond: limits.keyPerSecond,

@@ -9,7 +9,7 @@ import {
 } from '../log/index.js';
 import type { EventKind, TailHub } from '../tail/index.js';
 import { serverStream, type AdapterDeps } from './call-adapters.js';
-import { requireUser } from './call-context.js';
+import { actorOf, namedUser, requireUser } from './call-context.js';
 import { requireId } from './request-validation.js';
 import { TailStream } from './tail-stream.js';
 import { eventFrame, type EncodedResponse } from './wire-encoding.js';
@@ -73,10 +73,15 @@ export function tailService(
 ): TailServiceServer {
   const service = 'TailService';
   return {
-    tailThread: serverStream(deps, service, 'TailThread', async (request, _context, call) => {
+    tailThread: serverStream(deps, service, 'TailThread', async (request, context, call) => {
       const threadId = requireId(request.threadId, 'thread_id');
-      const { number } = log.reader.thread(threadId, true);
-      const subscription = hub.subscribe({ kind: 'thread', thread: number });
+      const { number } = log.reader.thread(threadId, true, actorOf(context));
+      // A confined (frontend) user's tail ends as soon as they are removed from the thread.
+      const subscription = hub.subscribe({
+        kind: 'thread',
+        thread: number,
+        ...(context.confined ? { member: context.userId } : {}),
+      });
       try {
         const stream = new TailStream(call, subscription, hub, {
           key: 'last_revision',
@@ -109,7 +114,7 @@ export function tailService(
       const userId =
         request.userId === ''
           ? requireUser(context, 'user_id')
-          : requireId(request.userId, 'user_id');
+          : namedUser(request.userId, 'user_id', context);
       const subscription = hub.subscribe({ kind: 'user', userId });
       try {
         const stream = new TailStream(call, subscription, hub, { key: 'last_position', value: 0n });

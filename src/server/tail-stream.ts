@@ -62,7 +62,8 @@ export class TailStream {
    * @throws SUBSCRIBER_TOO_SLOW / SHUTTING_DOWN when the hub ended the subscription.
    */
   send(frame: TailFrame): Promise<void> | undefined {
-    this.#throwIfEnded();
+    // A revoked tail still sends what it was given; it ends when its mailbox is empty.
+    if (this.#subscription.ended !== 'revoked') this.#throwIfEnded();
     this.#subscription.lastSentAt = Date.now();
     if (this.#call.write(frame)) return undefined;
     return new Promise((resolve) => {
@@ -117,7 +118,12 @@ export class TailStream {
   #throwIfEnded(): void {
     const ended = this.#subscription.ended;
     if (!ended || this.cancelled) return;
+    // A revoked tail first delivers what it was given (its member's removal).
+    if (ended === 'revoked' && this.#subscription.pending > 0) return;
     const metadata = { [this.cursor.key]: String(this.cursor.value) };
+    if (ended === 'revoked') {
+      throw new ProgressDbError(Reason.notAMember, 'removed from the thread', metadata);
+    }
     if (ended === 'too_slow') {
       throw new ProgressDbError(
         Reason.subscriberTooSlow,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ThreadServiceServer } from '../gen/progressdb/v1/thread_service.js';
 import { invalidField, type ThreadLog } from '../log/index.js';
 import { unary, type AdapterDeps } from './call-adapters.js';
-import { requireUser, type CallContext } from './call-context.js';
+import { actorOf, namedUser, requireUser, type CallContext } from './call-context.js';
 import {
   expectedRevision,
   optionalId,
@@ -36,8 +36,7 @@ function decodePageToken(token: string): { position: bigint; thread: bigint } | 
 
 function listUser(requested: string, context: CallContext): string {
   if (requested === '') return requireUser(context, 'user_id');
-  requireId(requested, 'user_id');
-  return requested;
+  return namedUser(requested, 'user_id', context);
 }
 
 /** ThreadService over the log. Data flow: gRPC → adapters → validation → ThreadLog → records → wire. */
@@ -47,7 +46,7 @@ export function threadService(
   limits: Limits,
 ): ThreadServiceServer {
   const service = 'ThreadService';
-  const actor = (context: CallContext) => ({ userId: context.userId });
+  const actor = actorOf;
   return {
     createThread: unary(deps, service, 'CreateThread', async (request, context) => {
       const input = {

@@ -6,7 +6,7 @@ export type EventKind = NonNullable<EventRecord['payload']>['$case'];
 
 /** What a new subscription follows. */
 export type TailTarget =
-  | { kind: 'thread'; thread: bigint }
+  | { kind: 'thread'; thread: bigint; member?: string }
   | { kind: 'user'; userId: string }
   | { kind: 'all'; threadIdPrefix: string; eventKinds: ReadonlySet<EventKind> };
 
@@ -101,7 +101,12 @@ export class TailHub<F> {
       );
       this.#delivered++;
     };
-    for (const subscription of this.#byThread.get(thread) ?? []) deliver(subscription);
+    const removed = event.payload?.$case === 'membersRemoved' ? event.payload.value.userIds : [];
+    for (const subscription of this.#byThread.get(thread) ?? []) {
+      deliver(subscription);
+      const member = (this.#registered.get(subscription)?.target as { member?: string }).member;
+      if (member !== undefined && removed.includes(member)) subscription.end('revoked');
+    }
     if (this.#byUser.size > 0) {
       const users = new Set(members);
       // A removed member hears of their removal, then nothing more of the thread.

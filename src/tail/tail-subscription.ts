@@ -17,7 +17,7 @@ export interface SubscriberLimits {
 }
 
 /** Why a subscription ended from the hub's side. */
-export type EndReason = 'too_slow' | 'shutting_down';
+export type EndReason = 'too_slow' | 'shutting_down' | 'revoked';
 
 /**
  * One tail's mailbox: the hub pushes live deliveries, the stream takes them in order. It is bounded:
@@ -101,13 +101,18 @@ export class TailSubscription<F> {
     });
   }
 
-  /** Ends the subscription (the stream then ends with the matching error) and frees its queue. */
+  /**
+   * Ends the subscription (the stream then ends with the matching error). A slow or shut-down
+   * subscription drops what waits; a revoked one keeps it, so the member sees their removal.
+   */
   end(reason: EndReason): void {
     if (this.#ended) return;
     this.#ended = reason;
-    this.#queue = [];
-    this.#head = 0;
-    this.#bytes = 0;
+    if (reason !== 'revoked') {
+      this.#queue = [];
+      this.#head = 0;
+      this.#bytes = 0;
+    }
     this.#notify();
   }
 

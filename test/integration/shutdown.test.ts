@@ -10,6 +10,9 @@ import { Metadata } from '@grpc/grpc-js';
 import { ApiKeyRegistry } from '../../src/server/api-keys.js';
 import { unary } from '../../src/server/call-adapters.js';
 import { CallGate } from '../../src/server/call-gate.js';
+import { CallRateLimiter } from '../../src/server/rate-limiter.js';
+import { SigningKeyring } from '../../src/server/signing-secrets.js';
+import { UserTokenSigner } from '../../src/server/user-tokens.js';
 import { createLogger } from '../../src/telemetry/index.js';
 import { connect, errorInfo } from '../support/api-client.js';
 import { spawnServer } from '../support/child-server.js';
@@ -75,8 +78,19 @@ test('shutdown: health turns NOT_SERVING, calls in flight finish, the data is al
 test('a call arriving while the server drains gets UNAVAILABLE with reason SHUTTING_DOWN', async () => {
   const gate = new CallGate();
   const keys = new ApiKeyRegistry({ admin: [], backend: [TEST_KEYS.backend] });
+  const tokens = new UserTokenSigner(
+    new SigningKeyring([{ kid: 'k1', secret: 'a-test-signing-secret-of-32-chars-or-more' }]),
+  );
+  const limits = new CallRateLimiter({
+    keyPerSecond: 0,
+    keyBurst: 1,
+    userPerSecond: 0,
+    userBurst: 1,
+    applyToAdmin: false,
+    maxTailsPerUser: 0,
+  });
   const handler = unary(
-    { keys, gate, logger: createLogger({ level: 'silent' }) },
+    { auth: { keys, tokens }, limits, gate, logger: createLogger({ level: 'silent' }) },
     'ThreadService',
     'GetThread',
     () => ({ ok: true }),

@@ -10,6 +10,8 @@ const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 export interface ChildServer {
   readonly address: string;
   readonly process: ChildProcess;
+  /** Resolves with the next log line containing `text`. */
+  waitForLine(text: string): Promise<string>;
   /** Sends `signal` and resolves with the exit code and signal once the process is gone. */
   stop(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -47,6 +49,15 @@ export async function spawnServer(
   return {
     address,
     process: child,
+    waitForLine: (text) =>
+      new Promise((resolve) => {
+        const onLine = (line: string): void => {
+          if (!line.includes(text)) return;
+          lines.off('line', onLine);
+          resolve(line);
+        };
+        lines.on('line', onLine);
+      }),
     async stop(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const [code, exitSignal] = await exited;
