@@ -1,7 +1,13 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Config } from './config/index.js';
-import { ThreadLog } from './log/index.js';
+import {
+  AwsKmsKeyProvider,
+  DataKeyCache,
+  LocalKeyProvider,
+  type KeyProvider,
+} from './crypto/index.js';
+import { ThreadKeys, ThreadLog } from './log/index.js';
 import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.js';
 import { ProgressDbServer } from './server/progressdb-server.js';
 import { CallRateLimiter } from './server/rate-limiter.js';
@@ -25,6 +31,29 @@ export interface App {
   close(): Promise<void>;
 }
 
+/**
+ * The key provider of envelope encryption: the local master key file (generated with mode 0600 in
+ * the data folder unless a file is configured), or AWS KMS.
+ */
+async function openKeyProvider(config: Config): Promise<KeyProvider> {
+  const encryption = config.encryption;
+  if (encryption.provider === 'aws' && encryption.awsKeyId && encryption.awsRegion) {
+    return new AwsKmsKeyProvider({
+      keyId: encryption.awsKeyId,
+      region: encryption.awsRegion,
+      ...(encryption.awsEndpoint ? { endpoint: encryption.awsEndpoint } : {}),
+    });
+  }
+  const configured = encryption.masterKeyFile;
+  return LocalKeyProvider.open({
+    file: configured ? resolve(configured) : join(config.dataDir, MASTER_KEY_FILE_NAME),
+    createIfMissing: configured === undefined,
+  });
+}
+
+/** The local master key file's name in the data folder. */
+export const MASTER_KEY_FILE_NAME = 'master-keys.json';
+
 /** The folder of the RocksDB database inside the data folder. */
 export function databasePath(dataDir: string): string {
   return join(dataDir, 'db');
@@ -40,8 +69,17 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   const secrets = await resolveSigningSecrets(config);
   const tokens = new UserTokenSigner(secrets.keyring, { maxTtlSeconds: config.maxTokenTtlSeconds });
   const limits = new CallRateLimiter(config.rateLimits);
+  const provider = await openKeyProvider(config);
   const store = await RocksStore.open(databasePath(config.dataDir));
-  const log = new ThreadLog(store, {
+  const threadKeys = new ThreadKeys(store, {
+    provider,
+    cache: new DataKeyCache({
+      maxEntries: config.encryption.keyCacheSize,
+      ttlMs: config.encryption.keyCacheTtlMs,
+    }),
+    sealing: config.encryption.enabled,
+  });
+  const log = new ThreadLog(store, threadKeys, {
     durability: config.durability,
     maxGroupCommands: config.writer.maxGroupCommands,
   });
@@ -65,6 +103,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   } catch (error) {
     await log.close();
     await store.close();
+    await provider.close();
     throw error;
   }
   let closing: Promise<void> | undefined;
@@ -81,6 +120,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
         await log.close();
         await server.stop();
         await store.close();
+        await provider.close();
       })();
       return closing;
     },

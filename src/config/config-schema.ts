@@ -89,6 +89,29 @@ export interface WriterConfig {
   readonly maxGroupCommands: number;
 }
 
+/** Where thread data keys are wrapped. */
+export const KMS_PROVIDERS = ['local', 'aws'] as const;
+
+/** Envelope encryption settings. */
+export interface EncryptionConfig {
+  /** Seal message bodies and metadata at rest. Default on. */
+  readonly enabled: boolean;
+  /** `local` (a master key file, the default) or `aws` (AWS KMS). */
+  readonly provider: (typeof KMS_PROVIDERS)[number];
+  /** The local master key file; default `<dataDir>/master-keys.json`, generated with mode 0600. */
+  readonly masterKeyFile: string | undefined;
+  /** The AWS KMS key id or ARN (provider `aws`). */
+  readonly awsKeyId: string | undefined;
+  /** The AWS region (provider `aws`). */
+  readonly awsRegion: string | undefined;
+  /** An AWS KMS endpoint URL, for a KMS-compatible service; default the region's. */
+  readonly awsEndpoint: string | undefined;
+  /** Unwrapped data keys kept in memory. Default 10000. */
+  readonly keyCacheSize: number;
+  /** How long an unwrapped data key stays cached, in milliseconds. Default 3600000 (1 hour). */
+  readonly keyCacheTtlMs: number;
+}
+
 /** Settings of the live tails. */
 export interface TailConfig {
   /** Idle time after which a tail gets a heartbeat frame, in milliseconds. Default 15000. */
@@ -134,6 +157,8 @@ export interface Config {
   readonly writer: WriterConfig;
   /** Live tail settings. */
   readonly tails: TailConfig;
+  /** Envelope encryption settings. */
+  readonly encryption: EncryptionConfig;
 }
 
 const KiB = 1024;
@@ -323,6 +348,40 @@ export const configSchema = z
     shutdownGraceMs: integer(0, 10 * 60_000),
     limits: limitsSchema,
     writer: z.object({ maxGroupCommands: integer(1, 65_536) }),
+    encryption: z
+      .object({
+        enabled: z.boolean({ error: 'must be on or off (true or false in the config file)' }),
+        provider: z.enum(KMS_PROVIDERS, { error: 'must be "local" or "aws"' }),
+        masterKeyFile: optionalPath,
+        awsKeyId: z.string().min(1).optional(),
+        awsRegion: z.string().min(1).optional(),
+        awsEndpoint: z.url({ error: 'must be a URL' }).optional(),
+        keyCacheSize: integer(1, 10_000_000),
+        keyCacheTtlMs: integer(1000, 7 * 24 * 3600_000),
+      })
+      .superRefine((encryption, ctx) => {
+        if (encryption.provider !== 'aws' || !encryption.enabled) return;
+        if (!encryption.awsKeyId) {
+          ctx.addIssue({ code: 'custom', path: ['awsKeyId'], message: 'is required with kms aws' });
+        }
+        if (!encryption.awsRegion) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['awsRegion'],
+            message: 'is required with kms aws',
+          });
+        }
+      })
+      .transform((encryption): EncryptionConfig => ({
+        enabled: encryption.enabled,
+        provider: encryption.provider,
+        masterKeyFile: encryption.masterKeyFile,
+        awsKeyId: encryption.awsKeyId,
+        awsRegion: encryption.awsRegion,
+        awsEndpoint: encryption.awsEndpoint,
+        keyCacheSize: encryption.keyCacheSize,
+        keyCacheTtlMs: encryption.keyCacheTtlMs,
+      })),
     tails: z.object({
       heartbeatMs: integer(10, 24 * 3600_000),
       maxBufferedEvents: integer(1, 10_000_000),

@@ -15,6 +15,8 @@ export {
   type RateLimits,
   type SigningSecret,
   type TlsConfig,
+  type EncryptionConfig,
+  KMS_PROVIDERS,
   type TailConfig,
   type WriterConfig,
 } from './config-schema.js';

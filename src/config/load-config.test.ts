@@ -72,6 +72,16 @@ void test('applies every default when nothing is configured', () => {
     },
     writer: { maxGroupCommands: 1024 },
     tails: { heartbeatMs: 15_000, maxBufferedEvents: 10_000, maxBufferedBytes: 16 * 1024 * 1024 },
+    encryption: {
+      enabled: true,
+      provider: 'local',
+      masterKeyFile: undefined,
+      awsKeyId: undefined,
+      awsRegion: undefined,
+      awsEndpoint: undefined,
+      keyCacheSize: 10_000,
+      keyCacheTtlMs: 3_600_000,
+    },
   };
   assert.deepEqual(config, expected);
 });

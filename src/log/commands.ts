@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Family, keys, type WriteTransaction } from '../storage/index.js';
+import type { DataKey } from '../crypto/index.js';
 import { access, type Actor } from './access-rules.js';
+import { openMessage, openView, sealMessage } from './message-sealing.js';
 import {
   invalidField,
   messageDeleted,
@@ -65,6 +67,12 @@ export interface AppendResult {
 
 type EventPayload = NonNullable<EventRecord['payload']>;
 
+/**
+ * Gives a write job the data key of thread `number` (storing a fresh one in the same batch when the
+ * thread gets its key now), or undefined when content is stored in the clear.
+ */
+export type JobKey = (tx: LogTransaction, number: bigint) => DataKey | undefined;
+
 /** Resolves a thread id to its number and record, through the transaction's view. */
 export function findThread(
   tx: Pick<LogTransaction, 'get'>,
@@ -78,6 +86,10 @@ export function findThread(
   return { number, record: records.thread.decode(recordBytes) };
 }
 
+/**
+ * Appends one event: stored (its message sealed under `key`), folded into the projections, and
+ * published in the clear to the tails once the group is durable.
+ */
 function appendEvent(
   tx: LogTransaction,
   state: ThreadState,
@@ -85,6 +97,7 @@ function appendEvent(
   actor: Actor,
   requestId: string,
   payload: EventPayload,
+  key?: DataKey,
 ): EventRecord {
   const event: EventRecord = {
     threadId,
@@ -95,6 +108,7 @@ function appendEvent(
     requestId,
     payload,
   };
+  let stored = event;
   let encodedMessage: Buffer | undefined;
   let encodedEvent: Buffer;
   if (
@@ -102,13 +116,15 @@ function appendEvent(
     payload.$case === 'messageEdited' ||
     payload.$case === 'messageDeleted'
   ) {
-    encodedMessage = records.message.encode(payload.value);
-    encodedEvent = embedding.event(event, encodedMessage);
+    const sealed = sealMessage(threadId, payload.value, key);
+    stored = { ...event, payload: { $case: payload.$case, value: sealed } };
+    encodedMessage = records.message.encode(sealed);
+    encodedEvent = embedding.event(stored, encodedMessage);
   } else {
     encodedEvent = records.event.encode(event);
   }
   tx.put(Family.events, keys.eventKey(state.number, event.revision), encodedEvent);
-  projectEvent(state, event, tx, encodedMessage);
+  projectEvent(state, stored, tx, encodedMessage);
   tx.publish({ thread: state.number, event, members: state.record.memberIds });
   return event;
 }
@@ -184,6 +200,7 @@ export function createThread(
     memberIds: readonly string[];
     requestId: string;
   },
+  jobKey: JobKey,
 ): ThreadRecord {
   const existing = findThread(tx, input.threadId);
   if (existing) {
@@ -195,6 +212,7 @@ export function createThread(
     });
   }
   const state = createThreadState(tx, input.threadId, actor, input.requestId, input);
+  jobKey(tx, state.number);
   finishThread(state, tx);
   return state.record;
 }
@@ -212,10 +230,15 @@ function sameMessage(stored: MessageRecord, input: NewMessage): boolean {
   );
 }
 
-function originalMessage(tx: LogTransaction, thread: bigint, seq: bigint): MessageRecord {
-  const bytes = tx.get(Family.versions, keys.versionKey(thread, seq, 1));
+function originalMessage(
+  tx: LogTransaction,
+  thread: ThreadState | { number: bigint; record: ThreadRecord },
+  seq: bigint,
+  key: DataKey | undefined,
+): MessageRecord {
+  const bytes = tx.get(Family.versions, keys.versionKey(thread.number, seq, 1));
   if (!bytes) throw new Error(`version 1 of message ${seq} is missing`);
-  return records.message.decode(bytes);
+  return openMessage(thread.record.id, records.message.decode(bytes), key);
 }
 
 function createdView(message: MessageRecord): MessageViewRecord {
@@ -239,18 +262,23 @@ export function appendMessages(
     /** AppendMessages names fields `messages[i].…`; AppendMessage names them bare. */
     batch: boolean;
   },
+  jobKey: JobKey,
 ): AppendResult {
   const field = (index: number, name: string): string =>
     input.batch ? `messages[${index}].${name}` : name;
   const found = findThread(tx, input.threadId);
+  let key: DataKey | undefined;
   if (found) {
     access.member(actor, found.record);
+    key = jobKey(tx, found.number);
     const original = requestResult(tx, found.number, input.requestId);
     if (original) {
       const messages: MessageViewRecord[] = [];
       for (let revision = original.first; revision <= original.last; revision++) {
         const payload = readEvent(tx, found.number, revision).payload;
-        if (payload?.$case === 'messageCreated') messages.push(createdView(payload.value));
+        if (payload?.$case === 'messageCreated') {
+          messages.push(createdView(openMessage(input.threadId, payload.value, key)));
+        }
       }
       return { messages, revision: original.last };
     }
@@ -258,7 +286,7 @@ export function appendMessages(
       if (!message.messageId) return undefined;
       const seq = findSeq(tx, found.number, message.messageId);
       if (seq === undefined) return undefined;
-      const stored = originalMessage(tx, found.number, seq);
+      const stored = originalMessage(tx, found, seq, key);
       if (!sameMessage(stored, message)) {
         throw new ProgressDbError(
           Reason.messageExists,
@@ -284,6 +312,7 @@ export function appendMessages(
       metadata: {},
       memberIds: [],
     });
+    key = jobKey(tx, state.number);
   }
 
   const results: MessageViewRecord[] = [];
@@ -291,7 +320,7 @@ export function appendMessages(
     if (message.messageId) {
       const seq = findSeq(tx, state.number, message.messageId);
       if (seq !== undefined) {
-        results.push(createdView(originalMessage(tx, state.number, seq)));
+        results.push(createdView(originalMessage(tx, state, seq, key)));
         return;
       }
     }
@@ -313,10 +342,15 @@ export function appendMessages(
       createdAtMs: now,
       updatedAtMs: now,
     };
-    appendEvent(tx, state, input.threadId, actor, input.requestId, {
-      $case: 'messageCreated',
-      value: record,
-    });
+    appendEvent(
+      tx,
+      state,
+      input.threadId,
+      actor,
+      input.requestId,
+      { $case: 'messageCreated', value: record },
+      key,
+    );
     results.push(createdView(record));
   });
   finishThread(state, tx);
@@ -356,17 +390,19 @@ export function changeMessage(
     expectedVersion?: number;
     requestId: string;
   },
+  jobKey: JobKey,
 ): MessageViewRecord {
   const state = writableThread(tx, input.threadId, actor);
+  const key = jobKey(tx, state.number);
   const repeated = repeatedRequest(tx, state, input.requestId);
   if (
     repeated?.payload?.$case === 'messageEdited' ||
     repeated?.payload?.$case === 'messageDeleted'
   ) {
-    return messageForChange(tx, state, repeated.payload.value.id);
+    return openView(input.threadId, messageForChange(tx, state, repeated.payload.value.id), key);
   }
   const view = messageForChange(tx, state, input.messageId);
-  const current = view.message as MessageRecord;
+  const current = openMessage(input.threadId, view.message as MessageRecord, key);
   access.changeMessage(actor, state.record, current);
   if (current.deleted) throw messageDeleted(input.messageId);
   if (input.expectedVersion !== undefined && input.expectedVersion !== current.version) {
@@ -384,12 +420,17 @@ export function changeMessage(
     if (input.body) next.body = input.body;
     if (input.metadata) next.metadata = input.metadata;
   }
-  appendEvent(tx, state, input.threadId, actor, input.requestId, {
-    $case: input.kind === 'delete' ? 'messageDeleted' : 'messageEdited',
-    value: next,
-  });
+  appendEvent(
+    tx,
+    state,
+    input.threadId,
+    actor,
+    input.requestId,
+    { $case: input.kind === 'delete' ? 'messageDeleted' : 'messageEdited', value: next },
+    key,
+  );
   finishThread(state, tx);
-  return messageForChange(tx, state, input.messageId);
+  return openView(input.threadId, messageForChange(tx, state, input.messageId), key);
 }
 
 /** AddReaction and RemoveReaction: one reaction per user, reaction and message; repeats are no-ops. */

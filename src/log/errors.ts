@@ -99,3 +99,19 @@ export function corruptRecord(family: string): ProgressDbError {
     family,
   });
 }
+
+/** A sealed record failed to open: wrong key, tampered, or moved to another message. */
+export function decryptFailed(threadId: string): ProgressDbError {
+  return new ProgressDbError(
+    Reason.decryptFailed,
+    `a record of thread ${threadId} failed to open`,
+    {
+      thread_id: threadId,
+    },
+  );
+}
+
+/** The key provider could not be reached (after retries), or refused the key. */
+export function kmsUnavailable(problem: string): ProgressDbError {
+  return new ProgressDbError(Reason.kmsUnavailable, `the key provider is unavailable: ${problem}`);
+}

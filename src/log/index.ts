@@ -1,4 +1,6 @@
 export { ThreadLog, type CommitListener, type ThreadLogOptions } from './thread-log.js';
+export { ThreadKeys, type KeyHold } from './thread-keys.js';
+export { isSealedMessage } from './message-sealing.js';
 export {
   ThreadReader,
   type MessagePage,

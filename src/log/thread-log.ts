@@ -10,9 +10,12 @@ import type {
   AppendResult,
   CommittedEvent,
   ExpectedRevision,
+  JobKey,
   NewMessage,
 } from './commands.js';
+import { openThread, openView } from './message-sealing.js';
 import type { MessageViewRecord, ThreadRecord } from './record-codec.js';
+import { StaleKeysError, type ThreadKeys } from './thread-keys.js';
 import { ThreadReader } from './thread-reader.js';
 
 /** Options of the log. */
@@ -26,17 +29,23 @@ export interface ThreadLogOptions {
 /** Receives every committed group of events, in commit order. */
 export type CommitListener = (events: readonly CommittedEvent[], info: GroupCommitInfo) => void;
 
+/** How often a write gathers its keys again when its thread got a key meanwhile. */
+const KEY_ATTEMPTS = 3;
+
 /**
- * The domain facade: commands go through the single group-commit writer; reads go straight to the
- * store. Data flow: server → ThreadLog → (writer | reader) → RocksStore.
+ * The domain facade: commands go through the single group-commit writer, with the data keys they
+ * need gathered beforehand; reads go straight to the store. Results come back in the clear.
+ * Data flow: server → ThreadLog → (ThreadKeys, writer | reader) → RocksStore.
  */
 export class ThreadLog {
   readonly reader: ThreadReader;
+  readonly #keys: ThreadKeys;
   readonly #writer: GroupCommitWriter<CommittedEvent>;
   readonly #listeners = new Set<CommitListener>();
 
-  constructor(store: RocksStore, options: ThreadLogOptions) {
-    this.reader = new ThreadReader(store);
+  constructor(store: RocksStore, keys: ThreadKeys, options: ThreadLogOptions) {
+    this.#keys = keys;
+    this.reader = new ThreadReader(store, keys);
     this.#writer = new GroupCommitWriter<CommittedEvent>(store, {
       sync: options.durability === 'sync',
       maxGroupCommands: options.maxGroupCommands,
@@ -66,12 +75,44 @@ export class ThreadLog {
     return this.#writer.submit(job);
   }
 
-  /** Creates a thread. @throws THREAD_EXISTS */
+  /** Runs a content-bearing write with its thread's keys gathered first. */
+  async #withKeys<T>(threadId: string, write: (jobKey: JobKey) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const gathered = await this.#keys.forWrite(threadId);
+      try {
+        return await write((tx, number) => this.#keys.inJob(tx, number, gathered));
+      } catch (error) {
+        if (!(error instanceof StaleKeysError) || attempt >= KEY_ATTEMPTS) throw error;
+      } finally {
+        gathered.release();
+      }
+    }
+  }
+
+  /** Opens what a job returned sealed (jobs that did not need the thread's key). */
+  async #opened<T>(
+    threadId: string,
+    value: T,
+    open: (value: T, key: Parameters<typeof openThread>[1]) => T,
+  ): Promise<T> {
+    const number = this.reader.threadNumber(threadId);
+    if (number === undefined) return value;
+    const hold = await this.#keys.hold(number, threadId);
+    try {
+      return open(value, hold.key);
+    } finally {
+      hold.release();
+    }
+  }
+
+  /** Creates a thread (and its data key, in the same write). @throws THREAD_EXISTS */
   createThread(
     actor: Actor,
     input: Parameters<typeof commands.createThread>[2],
   ): Promise<ThreadRecord> {
-    return this.#run((tx) => commands.createThread(tx, actor, input));
+    return this.#withKeys(input.threadId, (jobKey) =>
+      this.#run((tx) => commands.createThread(tx, actor, input, jobKey)),
+    );
   }
 
   /** Appends messages, all or nothing. @throws THREAD_NOT_FOUND, THREAD_DELETED, REVISION_CONFLICT, MESSAGE_EXISTS */
@@ -86,7 +127,9 @@ export class ThreadLog {
       batch: boolean;
     },
   ): Promise<AppendResult> {
-    return this.#run((tx) => commands.appendMessages(tx, actor, input));
+    return this.#withKeys(input.threadId, (jobKey) =>
+      this.#run((tx) => commands.appendMessages(tx, actor, input, jobKey)),
+    );
   }
 
   /** Edits or deletes a message. @throws MESSAGE_NOT_FOUND, MESSAGE_DELETED, REVISION_CONFLICT */
@@ -94,20 +137,27 @@ export class ThreadLog {
     actor: Actor,
     input: Parameters<typeof commands.changeMessage>[2],
   ): Promise<MessageViewRecord> {
-    return this.#run((tx) => commands.changeMessage(tx, actor, input));
+    return this.#withKeys(input.threadId, (jobKey) =>
+      this.#run((tx) => commands.changeMessage(tx, actor, input, jobKey)),
+    );
   }
 
   /** Adds or removes the actor's reaction. @throws MESSAGE_NOT_FOUND, MESSAGE_DELETED */
-  react(actor: Actor, input: Parameters<typeof commands.react>[2]): Promise<MessageViewRecord> {
-    return this.#run((tx) => commands.react(tx, actor, input));
+  async react(
+    actor: Actor,
+    input: Parameters<typeof commands.react>[2],
+  ): Promise<MessageViewRecord> {
+    const view = await this.#run((tx) => commands.react(tx, actor, input));
+    return this.#opened(input.threadId, view, (value, key) => openView(input.threadId, value, key));
   }
 
   /** Updates, deletes, or changes the members of a thread. @throws THREAD_NOT_FOUND, THREAD_DELETED, REVISION_CONFLICT */
-  changeThread(
+  async changeThread(
     actor: Actor,
     input: Parameters<typeof commands.changeThread>[2],
   ): Promise<ThreadRecord> {
-    return this.#run((tx) => commands.changeThread(tx, actor, input));
+    const record = await this.#run((tx) => commands.changeThread(tx, actor, input));
+    return this.#opened(input.threadId, record, openThread);
   }
 
   /** Stops taking commands and commits those already queued. */

@@ -1,6 +1,9 @@
 import { Family, keys, type RocksStore } from '../storage/index.js';
 import { messageNotFound, threadNotFound } from './errors.js';
+import type { DataKey } from '../crypto/index.js';
 import { access, type Actor } from './access-rules.js';
+import { openEvent, openMessage, openThread, openView } from './message-sealing.js';
+import type { ThreadKeys } from './thread-keys.js';
 import { findThread } from './commands.js';
 import {
   records,
@@ -43,12 +46,45 @@ const SERVICE: Actor = { userId: '' };
 export class ThreadReader {
   readonly #store: RocksStore;
 
-  constructor(store: RocksStore) {
+  readonly #keys: ThreadKeys;
+
+  constructor(store: RocksStore, keys: ThreadKeys) {
+    this.#keys = keys;
     this.#store = store;
   }
 
+  /** A thread's internal number, if the thread exists. */
+  threadNumber(threadId: string): bigint | undefined {
+    const bytes = this.#store.get(Family.indexes, keys.threadIdIndexKey(threadId));
+    return bytes ? keys.readU64(bytes) : undefined;
+  }
+
+  /** Runs `read` with thread `number`'s data key held. */
+  async #withKey<T>(
+    number: bigint,
+    threadId: string,
+    read: (key: DataKey | undefined) => T,
+  ): Promise<T> {
+    const hold = await this.#keys.hold(number, threadId);
+    try {
+      return read(hold.key);
+    } finally {
+      hold.release();
+    }
+  }
+
+  /** The thread in the clear, if `viewer` may read it. @throws THREAD_NOT_FOUND, NOT_A_MEMBER */
+  async threadView(
+    threadId: string,
+    includeDeleted: boolean,
+    viewer: Actor = SERVICE,
+  ): Promise<ThreadRecord> {
+    const { number, record } = this.thread(threadId, includeDeleted, viewer);
+    return this.#withKey(number, threadId, (key) => openThread(record, key));
+  }
+
   /**
-   * The thread, with its internal number, if `viewer` may read it.
+   * The thread (its last message still sealed), with its internal number, if `viewer` may read it.
    * @throws THREAD_NOT_FOUND; NOT_A_MEMBER for a confined viewer outside the thread
    */
   thread(
@@ -64,13 +100,27 @@ export class ThreadReader {
   }
 
   /** The user's threads, most recently active first. */
-  listThreads(
+  async listThreads(
     userId: string,
     pageSize: number,
     after: { position: bigint; thread: bigint } | undefined,
     includeDeleted: boolean,
-  ): ThreadPage {
-    const threads: ThreadRecord[] = [];
+  ): Promise<ThreadPage> {
+    const page = this.#listThreads(userId, pageSize, after, includeDeleted);
+    const opened: ThreadRecord[] = [];
+    for (const { number, record } of page.threads) {
+      opened.push(await this.#withKey(number, record.id, (key) => openThread(record, key)));
+    }
+    return { threads: opened, next: page.next };
+  }
+
+  #listThreads(
+    userId: string,
+    pageSize: number,
+    after: { position: bigint; thread: bigint } | undefined,
+    includeDeleted: boolean,
+  ): { threads: { number: bigint; record: ThreadRecord }[]; next: ThreadPage['next'] } {
+    const threads: { number: bigint; record: ThreadRecord }[] = [];
     let bound = after;
     for (;;) {
       const rows = this.#store.scan(Family.indexes, {
@@ -85,7 +135,7 @@ export class ThreadReader {
         if (!bytes) continue;
         const record = records.thread.decode(bytes);
         if (record.deleted && !includeDeleted) continue;
-        threads.push(record);
+        threads.push({ number: at.thread, record });
         if (threads.length === pageSize) {
           const more = this.#hasMoreThreads(userId, at, includeDeleted);
           return { threads, next: more ? at : undefined };
@@ -100,20 +150,20 @@ export class ThreadReader {
     after: { position: bigint; thread: bigint },
     includeDeleted: boolean,
   ): boolean {
-    return this.listThreads(userId, 1, after, includeDeleted).threads.length > 0;
+    return this.#listThreads(userId, 1, after, includeDeleted).threads.length > 0;
   }
 
   /** The latest view of a message. @throws THREAD_NOT_FOUND, MESSAGE_NOT_FOUND */
-  message(
+  async message(
     threadId: string,
     messageId: string,
     includeDeleted: boolean,
     viewer: Actor = SERVICE,
-  ): MessageViewRecord {
+  ): Promise<MessageViewRecord> {
     const { number } = this.thread(threadId, includeDeleted, viewer);
     const view = this.#view(number, messageId);
     if (!view || (view.message?.deleted && !includeDeleted)) throw messageNotFound(messageId);
-    return view;
+    return this.#withKey(number, threadId, (key) => openView(threadId, view, key));
   }
 
   #view(thread: bigint, messageId: string): MessageViewRecord | undefined {
@@ -124,22 +174,44 @@ export class ThreadReader {
   }
 
   /** Every version of a message, oldest first. @throws THREAD_NOT_FOUND, MESSAGE_NOT_FOUND */
-  versions(threadId: string, messageId: string, viewer: Actor = SERVICE): MessageRecord[] {
+  async versions(
+    threadId: string,
+    messageId: string,
+    viewer: Actor = SERVICE,
+  ): Promise<MessageRecord[]> {
     const { number } = this.thread(threadId, true, viewer);
     const seqBytes = this.#store.get(Family.indexes, keys.messageIdIndexKey(number, messageId));
     if (!seqBytes) throw messageNotFound(messageId);
-    return this.#store
+    const versions = this.#store
       .scan(Family.versions, keys.versionRange(number, keys.readU64(seqBytes)))
       .map((row) => records.message.decode(row.value));
+    return this.#withKey(number, threadId, (key) =>
+      versions.map((version) => openMessage(threadId, version, key)),
+    );
   }
 
   /** A page of messages in scroll order. @throws THREAD_NOT_FOUND, MESSAGE_NOT_FOUND */
-  listMessages(
+  async listMessages(
     threadId: string,
     pageSize: number,
     anchor: PageAnchor,
     includeDeleted: boolean,
     viewer: Actor = SERVICE,
+  ): Promise<MessagePage> {
+    const { number } = this.thread(threadId, includeDeleted, viewer);
+    const page = this.#listMessages(threadId, pageSize, anchor, includeDeleted, viewer);
+    return this.#withKey(number, threadId, (key) => ({
+      ...page,
+      messages: page.messages.map((view) => openView(threadId, view, key)),
+    }));
+  }
+
+  #listMessages(
+    threadId: string,
+    pageSize: number,
+    anchor: PageAnchor,
+    includeDeleted: boolean,
+    viewer: Actor,
   ): MessagePage {
     const { number, record } = this.thread(threadId, includeDeleted, viewer);
     // No seq lies past the head: clamping anchors there changes no page and keeps seq + 1 in u64.
@@ -230,10 +302,23 @@ export class ThreadReader {
   }
 
   /** A slice of a thread's event log. @throws THREAD_NOT_FOUND */
-  readEvents(
+  async readEvents(
     threadId: string,
     options: { after?: bigint; before?: bigint; limit: number; backward: boolean },
     viewer: Actor = SERVICE,
+  ): Promise<{ events: EventRecord[]; hasMore: boolean; head: bigint }> {
+    const { number } = this.thread(threadId, true, viewer);
+    const result = this.#readEvents(threadId, options, viewer);
+    return this.#withKey(number, threadId, (key) => ({
+      ...result,
+      events: result.events.map((event) => openEvent(event, key)),
+    }));
+  }
+
+  #readEvents(
+    threadId: string,
+    options: { after?: bigint; before?: bigint; limit: number; backward: boolean },
+    viewer: Actor,
   ): { events: EventRecord[]; hasMore: boolean; head: bigint } {
     const { number, record } = this.thread(threadId, true, viewer);
     if (!options.backward && (options.after ?? 0n) >= record.revision) {
@@ -262,7 +347,22 @@ export class ThreadReader {
    * Events of every thread with position > `after`, at most `limit`, in position order, with the
    * internal number of their thread.
    */
-  eventsAfterPosition(after: bigint, limit: number): { thread: bigint; event: EventRecord }[] {
+  async eventsAfterPosition(
+    after: bigint,
+    limit: number,
+  ): Promise<{ thread: bigint; event: EventRecord }[]> {
+    const found = this.#eventsAfterPosition(after, limit);
+    const opened: { thread: bigint; event: EventRecord }[] = [];
+    for (const { thread, event } of found) {
+      opened.push({
+        thread,
+        event: await this.#withKey(thread, event.threadId, (key) => openEvent(event, key)),
+      });
+    }
+    return opened;
+  }
+
+  #eventsAfterPosition(after: bigint, limit: number): { thread: bigint; event: EventRecord }[] {
     const refs = this.#store.scan(Family.indexes, { ...keys.positionIndexRange(after), limit });
     const located = refs.map((row) => keys.decodeThreadRevisionKey(row.value));
     const values = this.#store.getMany(
@@ -294,9 +394,20 @@ export class ThreadReader {
   }
 
   /** Events of a thread with revision > `after`, at most `limit`, oldest first. */
-  eventsAfter(thread: bigint, after: bigint, limit: number): EventRecord[] {
-    return this.#store
+  async eventsAfter(
+    thread: bigint,
+    threadId: string,
+    after: bigint,
+    limit: number,
+  ): Promise<EventRecord[]> {
+    const events = this.#store
       .scan(Family.events, { ...keys.threadRange(thread, after + 1n), limit })
       .map((row) => records.event.decode(row.value));
+    return this.#withKey(thread, threadId, (key) => events.map((event) => openEvent(event, key)));
+  }
+
+  /** The store this reader reads (for the log's own lookups). */
+  get store(): RocksStore {
+    return this.#store;
   }
 }

@@ -160,18 +160,23 @@ export function messageService(
       );
     }),
 
-    getMessage: unary(deps, service, 'GetMessage', (request, context) => {
+    getMessage: unary(deps, service, 'GetMessage', async (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
       const messageId = requireId(request.messageId, 'message_id');
-      const view = log.reader.message(threadId, messageId, request.includeDeleted, actor(context));
+      const view = await log.reader.message(
+        threadId,
+        messageId,
+        request.includeDeleted,
+        actor(context),
+      );
       return messageResponse(toWireMessage(threadId, view, context.userId));
     }),
 
-    listMessages: unary(deps, service, 'ListMessages', (request, context) => {
+    listMessages: unary(deps, service, 'ListMessages', async (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
       const size = pageSize(request.pageSize, 'page_size', DEFAULT_PAGE_SIZE, limits);
       const order = orderOf(request.order);
-      const page = log.reader.listMessages(
+      const page = await log.reader.listMessages(
         threadId,
         size,
         anchorOf(request.anchor),
@@ -221,10 +226,10 @@ export function messageService(
       return messageResponse(toWireMessage(threadId, view, context.userId));
     }),
 
-    listMessageVersions: unary(deps, service, 'ListMessageVersions', (request, context) => {
+    listMessageVersions: unary(deps, service, 'ListMessageVersions', async (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
       const messageId = requireId(request.messageId, 'message_id');
-      const versions = log.reader.versions(threadId, messageId, actor(context));
+      const versions = await log.reader.versions(threadId, messageId, actor(context));
       return versionsResponse(versions.map((version) => toWireMessageVersion(threadId, version)));
     }),
 
@@ -258,7 +263,7 @@ export function messageService(
       return messageResponse(toWireMessage(threadId, view, context.userId));
     }),
 
-    readEvents: unary(deps, service, 'ReadEvents', (request, context) => {
+    readEvents: unary(deps, service, 'ReadEvents', async (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
       const limit = pageSize(request.limit, 'limit', DEFAULT_EVENT_LIMIT, limits);
       const backward = request.direction === Direction.DIRECTION_BACKWARD;
@@ -275,7 +280,7 @@ export function messageService(
       if (!backward && request.beforeRevision !== undefined) {
         throw invalidField('before_revision', 'reading forward starts from after_revision');
       }
-      const result = log.reader.readEvents(
+      const result = await log.reader.readEvents(
         threadId,
         {
           ...(request.afterRevision === undefined ? {} : { after: request.afterRevision }),

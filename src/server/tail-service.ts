@@ -92,7 +92,12 @@ export function tailService(
         } else {
           stream.cursor.value = request.afterRevision;
           for (;;) {
-            const events = log.reader.eventsAfter(number, stream.cursor.value, REPLAY_CHUNK);
+            const events = await log.reader.eventsAfter(
+              number,
+              threadId,
+              stream.cursor.value,
+              REPLAY_CHUNK,
+            );
             for (const event of events) {
               if (stream.cancelled) return;
               const pending = stream.send(encodeEventFrame(event).frame);
@@ -187,7 +192,7 @@ async function replayByPosition(
   stream.cursor.value = after;
   const filter = makeFilter();
   for (;;) {
-    const events = log.reader.eventsAfterPosition(stream.cursor.value, REPLAY_CHUNK);
+    const events = await log.reader.eventsAfterPosition(stream.cursor.value, REPLAY_CHUNK);
     let sent = 0;
     for (const { thread, event } of events) {
       if (stream.cancelled) return;

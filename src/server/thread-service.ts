@@ -59,18 +59,19 @@ export function threadService(
       return threadResponse(toWireThread(await log.createThread(actor(context), input)));
     }),
 
-    getThread: unary(deps, service, 'GetThread', (request) => {
+    getThread: unary(deps, service, 'GetThread', async (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');
+      const viewer = actorOf(context);
       return threadResponse(
-        toWireThread(log.reader.thread(threadId, request.includeDeleted).record),
+        toWireThread(await log.reader.threadView(threadId, request.includeDeleted, viewer)),
       );
     }),
 
-    listThreads: unary(deps, service, 'ListThreads', (request, context) => {
+    listThreads: unary(deps, service, 'ListThreads', async (request, context) => {
       const userId = listUser(request.userId, context);
       const size = pageSize(request.pageSize, 'page_size', DEFAULT_PAGE_SIZE, limits);
       const after = decodePageToken(request.pageToken);
-      const page = log.reader.listThreads(userId, size, after, request.includeDeleted);
+      const page = await log.reader.listThreads(userId, size, after, request.includeDeleted);
       return threadsResponse(
         page.threads.map(toWireThread),
         page.next ? encodePageToken(page.next) : '',

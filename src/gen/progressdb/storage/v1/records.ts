@@ -212,6 +212,37 @@ export interface RequestRecord {
   lastRevision: bigint;
 }
 
+/**
+ * What a sealed message record seals, as one record: the body and the metadata together, so that
+ * neither can be swapped for another message's (MessageRecord.body holds the sealed bytes and
+ * MessageRecord.metadata is then empty).
+ */
+export interface SealedContentRecord {
+  /** The body, an encoded google.protobuf.Value. */
+  body: Buffer;
+  /** The metadata. */
+  metadata: { [key: string]: string };
+}
+
+export interface SealedContentRecord_MetadataEntry {
+  key: string;
+  value: string;
+}
+
+/** A thread's data key, wrapped by the key provider, in `keys` under the thread number. */
+export interface ThreadKeyRecord {
+  /** The wrapped 256-bit data key. */
+  wrapped: Buffer;
+  /** The id of the master key (local) or KMS key (aws) that wraps it. */
+  kmsKeyId: string;
+  /** The key provider: "local" or "aws". */
+  provider: string;
+  /** The sealing algorithm of the thread's records. */
+  algorithm: string;
+  /** The id of the data key, as sealed records name it. */
+  dataKeyId: string;
+}
+
 function createBaseEventRecord(): EventRecord {
   return { threadId: "", revision: 0n, position: 0n, timeMs: 0n, actorId: "", requestId: "", payload: undefined };
 }
@@ -2437,6 +2468,351 @@ export const RequestRecord: MessageFns<RequestRecord> = {
     message.lastRevision = (object.lastRevision !== undefined && object.lastRevision !== null)
       ? BigInt(object.lastRevision)
       : 0n;
+    return message;
+  },
+};
+
+function createBaseSealedContentRecord(): SealedContentRecord {
+  return { body: Buffer.alloc(0), metadata: {} };
+}
+
+export const SealedContentRecord: MessageFns<SealedContentRecord> = {
+  encode(message: SealedContentRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.body.length !== 0) {
+      writer.uint32(10).bytes(message.body);
+    }
+    globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
+      SealedContentRecord_MetadataEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SealedContentRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSealedContentRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.body = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = SealedContentRecord_MetadataEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.metadata[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SealedContentRecord {
+    return {
+      body: isSet(object.body) ? Buffer.from(bytesFromBase64(object.body)) : Buffer.alloc(0),
+      metadata: isObject(object.metadata)
+        ? (globalThis.Object.entries(object.metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: SealedContentRecord): unknown {
+    const obj: any = {};
+    if (message.body.length !== 0) {
+      obj.body = base64FromBytes(message.body);
+    }
+    if (message.metadata) {
+      const entries = globalThis.Object.entries(message.metadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.metadata = {};
+        entries.forEach(([k, v]) => {
+          obj.metadata[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SealedContentRecord>, I>>(base?: I): SealedContentRecord {
+    return SealedContentRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SealedContentRecord>, I>>(object: I): SealedContentRecord {
+    const message = createBaseSealedContentRecord();
+    message.body = object.body ?? Buffer.alloc(0);
+    message.metadata = (globalThis.Object.entries(object.metadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseSealedContentRecord_MetadataEntry(): SealedContentRecord_MetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const SealedContentRecord_MetadataEntry: MessageFns<SealedContentRecord_MetadataEntry> = {
+  encode(message: SealedContentRecord_MetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SealedContentRecord_MetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSealedContentRecord_MetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SealedContentRecord_MetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SealedContentRecord_MetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SealedContentRecord_MetadataEntry>, I>>(
+    base?: I,
+  ): SealedContentRecord_MetadataEntry {
+    return SealedContentRecord_MetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SealedContentRecord_MetadataEntry>, I>>(
+    object: I,
+  ): SealedContentRecord_MetadataEntry {
+    const message = createBaseSealedContentRecord_MetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseThreadKeyRecord(): ThreadKeyRecord {
+  return { wrapped: Buffer.alloc(0), kmsKeyId: "", provider: "", algorithm: "", dataKeyId: "" };
+}
+
+export const ThreadKeyRecord: MessageFns<ThreadKeyRecord> = {
+  encode(message: ThreadKeyRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.wrapped.length !== 0) {
+      writer.uint32(10).bytes(message.wrapped);
+    }
+    if (message.kmsKeyId !== "") {
+      writer.uint32(18).string(message.kmsKeyId);
+    }
+    if (message.provider !== "") {
+      writer.uint32(26).string(message.provider);
+    }
+    if (message.algorithm !== "") {
+      writer.uint32(34).string(message.algorithm);
+    }
+    if (message.dataKeyId !== "") {
+      writer.uint32(42).string(message.dataKeyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ThreadKeyRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseThreadKeyRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.wrapped = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kmsKeyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.provider = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.algorithm = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.dataKeyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ThreadKeyRecord {
+    return {
+      wrapped: isSet(object.wrapped) ? Buffer.from(bytesFromBase64(object.wrapped)) : Buffer.alloc(0),
+      kmsKeyId: isSet(object.kmsKeyId)
+        ? globalThis.String(object.kmsKeyId)
+        : isSet(object.kms_key_id)
+        ? globalThis.String(object.kms_key_id)
+        : "",
+      provider: isSet(object.provider) ? globalThis.String(object.provider) : "",
+      algorithm: isSet(object.algorithm) ? globalThis.String(object.algorithm) : "",
+      dataKeyId: isSet(object.dataKeyId)
+        ? globalThis.String(object.dataKeyId)
+        : isSet(object.data_key_id)
+        ? globalThis.String(object.data_key_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ThreadKeyRecord): unknown {
+    const obj: any = {};
+    if (message.wrapped.length !== 0) {
+      obj.wrapped = base64FromBytes(message.wrapped);
+    }
+    if (message.kmsKeyId !== "") {
+      obj.kmsKeyId = message.kmsKeyId;
+    }
+    if (message.provider !== "") {
+      obj.provider = message.provider;
+    }
+    if (message.algorithm !== "") {
+      obj.algorithm = message.algorithm;
+    }
+    if (message.dataKeyId !== "") {
+      obj.dataKeyId = message.dataKeyId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ThreadKeyRecord>, I>>(base?: I): ThreadKeyRecord {
+    return ThreadKeyRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ThreadKeyRecord>, I>>(object: I): ThreadKeyRecord {
+    const message = createBaseThreadKeyRecord();
+    message.wrapped = object.wrapped ?? Buffer.alloc(0);
+    message.kmsKeyId = object.kmsKeyId ?? "";
+    message.provider = object.provider ?? "";
+    message.algorithm = object.algorithm ?? "";
+    message.dataKeyId = object.dataKeyId ?? "";
     return message;
   },
 };

@@ -1,0 +1,88 @@
+import { isSealed, open, seal, type DataKey } from '../crypto/index.js';
+import { SealedContentRecord } from '../gen/progressdb/storage/v1/records.js';
+import { decryptFailed } from './errors.js';
+import type {
+  EventRecord,
+  MessageRecord,
+  MessageViewRecord,
+  ThreadRecord,
+} from './record-codec.js';
+
+/**
+ * Sealing of message content at rest: a message record's body and metadata are sealed together
+ * under the thread's data key, bound to thread id, message id and version, into `body` (metadata
+ * then empty). Records written while encryption was off stay readable as they are.
+ * Data flow: command → sealMessage → record in events/versions/tails/threads; reads → openMessage.
+ */
+
+function aad(threadId: string, message: MessageRecord) {
+  return { threadId, messageId: message.id, version: message.version };
+}
+
+/** Seals a message record's content (a copy; `key` undefined: encryption off, unchanged). */
+export function sealMessage(
+  threadId: string,
+  message: MessageRecord,
+  key: DataKey | undefined,
+): MessageRecord {
+  if (!key) return message;
+  const content = SealedContentRecord.encode({
+    body: message.body,
+    metadata: message.metadata,
+  }).finish();
+  const sealed = seal(Buffer.from(content), key, aad(threadId, message));
+  return { ...message, body: sealed, metadata: {} };
+}
+
+/** Opens a message record (a copy); plaintext records come back as they are. @throws DECRYPT_FAILED */
+export function openMessage(
+  threadId: string,
+  message: MessageRecord,
+  key: DataKey | undefined,
+): MessageRecord {
+  if (!isSealed(message.body)) return message;
+  if (!key) throw decryptFailed(threadId);
+  try {
+    const content = SealedContentRecord.decode(open(message.body, key, aad(threadId, message)));
+    return { ...message, body: Buffer.from(content.body), metadata: content.metadata };
+  } catch {
+    throw decryptFailed(threadId);
+  }
+}
+
+/** Opens the message of a view. @throws DECRYPT_FAILED */
+export function openView(
+  threadId: string,
+  view: MessageViewRecord,
+  key: DataKey | undefined,
+): MessageViewRecord {
+  return view.message ? { ...view, message: openMessage(threadId, view.message, key) } : view;
+}
+
+/** Opens a thread's last message. @throws DECRYPT_FAILED */
+export function openThread(thread: ThreadRecord, key: DataKey | undefined): ThreadRecord {
+  return thread.lastMessage
+    ? { ...thread, lastMessage: openMessage(thread.id, thread.lastMessage, key) }
+    : thread;
+}
+
+/** Opens the message of a message event. @throws DECRYPT_FAILED */
+export function openEvent(event: EventRecord, key: DataKey | undefined): EventRecord {
+  const payload = event.payload;
+  switch (payload?.$case) {
+    case 'messageCreated':
+    case 'messageEdited':
+    case 'messageDeleted':
+      return {
+        ...event,
+        payload: { ...payload, value: openMessage(event.threadId, payload.value, key) },
+      };
+    default:
+      return event;
+  }
+}
+
+/** Whether a record holds sealed content (for EncryptExisting and tests). */
+export function isSealedMessage(message: MessageRecord): boolean {
+  return isSealed(message.body);
+}
