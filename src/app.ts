@@ -7,7 +7,7 @@ import {
   LocalKeyProvider,
   type KeyProvider,
 } from './crypto/index.js';
-import { ThreadKeys, ThreadLog } from './log/index.js';
+import { ThreadAdmin, ThreadKeys, ThreadLog } from './log/index.js';
 import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.js';
 import { ProgressDbServer } from './server/progressdb-server.js';
 import { CallRateLimiter } from './server/rate-limiter.js';
@@ -89,6 +89,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       log,
       auth: { keys: keys.registry, tokens },
       limits,
+      admin: new ThreadAdmin(store, log, threadKeys),
       logger,
       options: {
         host: config.listen.host,

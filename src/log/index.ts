@@ -1,5 +1,6 @@
 export { ThreadLog, type CommitListener, type ThreadLogOptions } from './thread-log.js';
 export { ThreadKeys, type KeyHold } from './thread-keys.js';
+export { ThreadAdmin, type RewrapProgress } from './thread-admin.js';
 export { isSealedMessage } from './message-sealing.js';
 export {
   ThreadReader,

@@ -193,6 +193,21 @@ export class ThreadKeys {
     }
   }
 
+  /** A thread's key record re-wrapped under `toKeyId` (default: the current key), encoded. */
+  async rewrap(record: ThreadKeyRecord, threadId: string, toKeyId?: string): Promise<Buffer> {
+    const rewrapped = await this.#kms(
+      () => this.#provider.rewrap(Buffer.from(record.wrapped), { threadId }, toKeyId),
+      threadId,
+    );
+    return Buffer.from(
+      ThreadKeyRecord.encode({
+        ...record,
+        wrapped: rewrapped.wrapped,
+        kmsKeyId: rewrapped.keyId,
+      }).finish(),
+    );
+  }
+
   /** Forgets a thread's unwrapped key (crypto-shredding, purges). */
   forget(threadId: string): void {
     this.#cache.delete(threadId);

@@ -75,6 +75,11 @@ export class ThreadLog {
     return this.#writer.submit(job);
   }
 
+  /** Runs a maintenance job (purges, key rotation) through the single writer, in order with the rest. */
+  runJob<T>(job: WriteJob<T, CommittedEvent>): Promise<T> {
+    return this.#writer.submit(job);
+  }
+
   /** Runs a content-bearing write with its thread's keys gathered first. */
   async #withKeys<T>(threadId: string, write: (jobKey: JobKey) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {

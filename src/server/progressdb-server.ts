@@ -8,12 +8,13 @@ import { AuthServiceService } from '../gen/progressdb/v1/auth_service.js';
 import { MessageServiceService } from '../gen/progressdb/v1/message_service.js';
 import { TailServiceService } from '../gen/progressdb/v1/tail_service.js';
 import { ThreadServiceService } from '../gen/progressdb/v1/thread_service.js';
-import type { ThreadLog } from '../log/index.js';
+import type { ThreadAdmin, ThreadLog } from '../log/index.js';
 import type { Logger } from '../telemetry/index.js';
+import { adminService } from './admin-service.js';
 import { authService } from './auth-service.js';
 import type { Authenticator } from './call-context.js';
 import { TailHub } from '../tail/index.js';
-import { notYetStream, notYetUnary, type AdapterDeps } from './call-adapters.js';
+import type { AdapterDeps } from './call-adapters.js';
 import { CallGate } from './call-gate.js';
 import { messageService } from './message-service.js';
 import type { CallRateLimiter } from './rate-limiter.js';
@@ -119,6 +120,7 @@ export class ProgressDbServer {
     log: ThreadLog;
     auth: Authenticator;
     limits: CallRateLimiter;
+    admin: ThreadAdmin;
     logger: Logger;
     options: ServerOptions;
   }): Promise<ProgressDbServer> {
@@ -151,13 +153,10 @@ export class ProgressDbServer {
       guardDecoding(AuthServiceService),
       authService(adapter, deps.auth.tokens, deps.logger),
     );
-    server.addService(guardDecoding(AdminServiceService), {
-      getStats: notYetUnary(adapter, 'AdminService', 'GetStats'),
-      purgeThread: notYetUnary(adapter, 'AdminService', 'PurgeThread'),
-      runRetention: notYetUnary(adapter, 'AdminService', 'RunRetention'),
-      rewrapKeys: notYetStream(adapter, 'AdminService', 'RewrapKeys'),
-      encryptExisting: notYetStream(adapter, 'AdminService', 'EncryptExisting'),
-    });
+    server.addService(
+      guardDecoding(AdminServiceService),
+      adminService(adapter, deps.admin, deps.logger),
+    );
     const health = new HealthImplementation({ '': 'SERVING' });
     for (const name of SERVICE_NAMES) health.setStatus(name, 'SERVING');
     health.addToServer(server);

@@ -176,6 +176,24 @@ export function userThreadRange(
   };
 }
 
+/** The ranges of a thread's rows in the typed index prefixes. */
+export const IndexPrefixes = {
+  /** Every message id → seq row of a thread. */
+  messageIds: (thread: bigint) => threadScopedRange(IndexPrefix.messageId, thread),
+  /** Every request id → result row of a thread. */
+  requestIds: (thread: bigint) => threadScopedRange(IndexPrefix.requestId, thread),
+};
+
+function threadScopedRange(prefix: number, thread: bigint): { gte: Buffer; lt: Buffer } {
+  const gte = Buffer.allocUnsafe(9);
+  gte.writeUInt8(prefix, 0);
+  gte.writeBigUInt64BE(thread, 1);
+  const lt = Buffer.allocUnsafe(9);
+  lt.writeUInt8(prefix, 0);
+  lt.writeBigUInt64BE(thread + 1n, 1);
+  return { gte, lt };
+}
+
 /** Encodes a thread number ‖ revision pair (the value of a position index row). */
 export function threadRevisionValue(thread: bigint, revision: bigint): Buffer {
   return eventKey(thread, revision);

@@ -1,0 +1,54 @@
+import type { AdminServiceServer } from '../gen/progressdb/v1/admin_service.js';
+import { invalidField, type ThreadAdmin } from '../log/index.js';
+import type { Logger } from '../telemetry/index.js';
+import {
+  notYetStream,
+  notYetUnary,
+  serverStream,
+  unary,
+  type AdapterDeps,
+} from './call-adapters.js';
+import { requireId } from './request-validation.js';
+
+/** Key ids name master keys or KMS keys (ids, ARNs, aliases): bounded and printable. */
+const KMS_KEY_ID = /^[A-Za-z0-9:/_.+=@-]{1,256}$/;
+
+/**
+ * AdminService (admin keys only): purging threads with crypto-shredding and re-wrapping data keys;
+ * statistics, retention and sealing of old records come with later versions (UNIMPLEMENTED).
+ * Data flow: admin → AdminService → ThreadAdmin → writer jobs.
+ */
+export function adminService(
+  deps: AdapterDeps,
+  admin: ThreadAdmin,
+  logger: Logger,
+): AdminServiceServer {
+  const service = 'AdminService';
+  return {
+    getStats: notYetUnary(deps, service, 'GetStats'),
+    runRetention: notYetUnary(deps, service, 'RunRetention'),
+    encryptExisting: notYetStream(deps, service, 'EncryptExisting'),
+
+    purgeThread: unary(deps, service, 'PurgeThread', async (request, context) => {
+      const threadId = requireId(request.threadId, 'thread_id');
+      const eventsRemoved = await admin.purge(threadId);
+      logger.info({ threadId, eventsRemoved, keyId: context.keyId }, 'purged a thread');
+      return { threadId, eventsRemoved };
+    }),
+
+    rewrapKeys: serverStream(deps, service, 'RewrapKeys', async (request, context, call) => {
+      if (request.kmsKeyId !== '' && !KMS_KEY_ID.test(request.kmsKeyId)) {
+        throw invalidField('kms_key_id', 'is not a key id, ARN or alias');
+      }
+      const target = request.kmsKeyId === '' ? undefined : request.kmsKeyId;
+      let last = { done: 0n, total: 0n };
+      for await (const progress of admin.rewrapAll(target)) {
+        if (call.cancelled) return;
+        last = progress;
+        call.write({ ...progress, finished: false });
+      }
+      call.write({ ...last, finished: true });
+      logger.info({ rewrapped: last.done, keyId: context.keyId }, 're-wrapped thread data keys');
+    }),
+  };
+}

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { databasePath, MASTER_KEY_FILE_NAME } from '../../src/app.js';
+import { LocalKeyProvider } from '../../src/crypto/index.js';
+import { ThreadKeyRecord } from '../../src/gen/progressdb/storage/v1/records.js';
+import { ALL_FAMILIES, Family, RocksStore } from '../../src/storage/index.js';
+import { failure } from '../support/api-client.js';
+import { startTestServer, TEST_KEYS, type TestServer } from '../support/test-server.js';
+
+const admin = (server: TestServer) =>
+  server.apiWith({ authorization: `Bearer ${TEST_KEYS.admin}` });
+
+async function withStore<T>(dataDir: string, read: (store: RocksStore) => T): Promise<T> {
+  const store = await RocksStore.open(databasePath(dataDir));
+  try {
+    return read(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function dump(store: RocksStore): Map<string, string[]> {
+  const all = new Map<string, string[]>();
+  for (const family of ALL_FAMILIES) {
+    all.set(
+      family,
+      store
+        .scan(family, { gte: Buffer.alloc(0), lt: Buffer.alloc(64, 0xff) })
+        .map((row) => `${row.key.toString('hex')}=${row.value.toString('hex')}`),
+    );
+  }
+  return all;
+}
+
+test('PurgeThread removes every row of the thread, its data key first, and nothing else', async () => {
+  let server = await startTestServer();
+  const api = server.api('alice');
+  await api.threads.createThread({ threadId: 'keep', memberIds: ['bob'] });
+  await api.messages.appendMessage({ threadId: 'keep', role: 'user', body: 'stays' });
+  const dataDir = server.dataDir;
+  await server.app.close();
+  const before = await withStore(dataDir, dump);
+  server = await startTestServer({ dataDir });
+  try {
+    const alice = server.api('alice');
+    await alice.threads.createThread({ threadId: 'gone', memberIds: ['bob'], requestId: 'r1' });
+    const first = await alice.messages.appendMessage({
+      threadId: 'gone',
+      role: 'user',
+      body: { text: 'erase me' },
+      messageId: 'm1',
+      requestId: 'r2',
+    });
+    await alice.messages.appendMessage({
+      threadId: 'gone',
+      role: 'user',
+      body: 'reply',
+      replyToId: first.message?.id,
+    });
+    await alice.messages.editMessage({ threadId: 'gone', messageId: 'm1', body: 'edited' });
+    await alice.messages.addReaction({ threadId: 'gone', messageId: 'm1', reaction: 'x' });
+    await alice.threads.addMembers({ threadId: 'gone', userIds: ['carol'] });
+
+    const purged = await admin(server).admin.purgeThread({ threadId: 'gone' });
+    assert.deepEqual(purged, { threadId: 'gone', eventsRemoved: 6n });
+    const missing = await failure(
+      alice.threads.getThread({ threadId: 'gone', includeDeleted: true }),
+    );
+    assert.deepEqual([missing.code, missing.reason], [grpc.status.NOT_FOUND, 'THREAD_NOT_FOUND']);
+    const inbox = await server.api('bob').threads.listThreads({});
+    assert.deepEqual(
+      inbox.threads.map((thread) => thread.id),
+      ['keep'],
+    );
+    const again = await failure(admin(server).admin.purgeThread({ threadId: 'gone' }));
+    assert.equal(again.reason, 'THREAD_NOT_FOUND');
+    await server.app.close();
+    const after = await withStore(dataDir, dump);
+    for (const family of ALL_FAMILIES) {
+      if (family === Family.default) continue;
+      assert.deepEqual(after.get(family), before.get(family), `family ${family}`);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+test('RewrapKeys moves every data key to a new master key without touching the data', async () => {
+  let server = await startTestServer();
+  const api = server.api();
+  for (let i = 0; i < 5; i++) {
+    await api.messages.appendMessage({
+      threadId: `rotate-${i}`,
+      role: 'user',
+      body: { i },
+      createThread: true,
+    });
+  }
+  const dataDir = server.dataDir;
+  await server.app.close();
+  const file = join(dataDir, MASTER_KEY_FILE_NAME);
+  const provider = await LocalKeyProvider.open({ file, createIfMissing: false });
+  const [oldKey] = provider.masterKeyIds();
+  const newKey = await provider.addMasterKey();
+  await provider.close();
+  const dataBefore = await withStore(dataDir, (store) => {
+    const all = dump(store);
+    all.delete(Family.keys);
+    return all;
+  });
+
+  server = await startTestServer({ dataDir });
+  const progress: { done: bigint; total: bigint; finished: boolean }[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const stream = admin(server).raw.admin.rewrapKeys({ kmsKeyId: '' }, admin(server).metadata);
+    stream.on('data', (message: { done: bigint; total: bigint; finished: boolean }) =>
+      progress.push(message),
+    );
+    stream.on('error', reject);
+    stream.on('end', resolve);
+  });
+  assert.deepEqual(progress.at(-1), { done: 5n, total: 5n, finished: true });
+  await server.app.close();
+
+  const wrappers = await withStore(dataDir, (store) =>
+    store
+      .scan(Family.keys, { gte: Buffer.alloc(0), lt: Buffer.alloc(9, 0xff) })
+      .map((row) => ThreadKeyRecord.decode(row.value).kmsKeyId),
+  );
+  assert.deepEqual(
+    wrappers,
+    Array.from({ length: 5 }, () => newKey),
+  );
+  const dataAfter = await withStore(dataDir, (store) => {
+    const all = dump(store);
+    all.delete(Family.keys);
+    return all;
+  });
+  assert.deepEqual(dataAfter, dataBefore, 'only the keys family changed');
+
+  // The old master key can go now: everything still opens.
+  const reopened = await LocalKeyProvider.open({ file, createIfMissing: false });
+  await reopened.removeMasterKey(oldKey as string);
+  await reopened.close();
+  server = await startTestServer({ dataDir });
+  try {
+    const page = await server.api().messages.listMessages({ threadId: 'rotate-3' });
+    assert.deepEqual(page.messages[0]?.body, { i: 3 });
+  } finally {
+    await server.close();
+  }
+});
