@@ -1,18 +1,30 @@
 import { ThreadKeyRecord } from '../gen/progressdb/storage/v1/records.js';
-import { Family, IndexPrefixes, keys, type FamilyName, type RocksStore } from '../storage/index.js';
+import type { DataKey } from '../crypto/index.js';
+import {
+  Family,
+  IndexPrefixes,
+  keys,
+  type FamilyName,
+  type RocksStore,
+  type WriteTransaction,
+} from '../storage/index.js';
+import { isSealedMessage, sealMessage } from './message-sealing.js';
 import { threadNotFound } from './errors.js';
-import { records } from './record-codec.js';
+import { embedding, records, type EventRecord, type MessageRecord } from './record-codec.js';
 import type { ThreadKeys } from './thread-keys.js';
 import type { ThreadLog } from './thread-log.js';
 
 /** How many keys one purge job deletes. */
 const PURGE_CHUNK = 2048;
 
-/** Progress of a key rotation. */
+/** Progress of a key rotation, or of sealing old records. */
 export interface RewrapProgress {
   done: bigint;
   total: bigint;
 }
+
+/** How many events one sealing job handles. */
+const SEAL_CHUNK = 256;
 
 /**
  * Operations on whole threads and keys that the admin service runs: purging a thread (its data key
@@ -95,6 +107,63 @@ export class ThreadAdmin {
    * the data itself is not rewritten. Each key is replaced only if it did not change meanwhile,
    * so the job can be stopped and run again.
    */
+  /**
+   * Seals the message content written while encryption was off, thread by thread in bounded jobs
+   * (appends go on meanwhile). Each event's message is sealed once and the same sealed record
+   * replaces the plaintext one in `versions`, in `tails` (if it is the latest version) and as the
+   * thread's last message, exactly as the projections would hold it. Sealed records are skipped,
+   * so the job can be stopped and run again.
+   */
+  async *encryptExisting(): AsyncGenerator<RewrapProgress> {
+    const targets: { number: bigint; threadId: string; revisions: bigint[] }[] = [];
+    let total = 0n;
+    for (const row of this.#store.scan(Family.threads, {
+      gte: Buffer.alloc(0),
+      lt: Buffer.alloc(9, 0xff),
+    })) {
+      const number = keys.readU64(row.key);
+      const revisions = this.#store
+        .scan(Family.events, keys.threadRange(number))
+        .flatMap((event) => {
+          const record = records.event.decode(event.value);
+          const message = messageOf(record);
+          return message && !isSealedMessage(message) ? [record.revision] : [];
+        });
+      if (revisions.length === 0) continue;
+      targets.push({ number, threadId: records.thread.decode(row.value).id, revisions });
+      total += BigInt(revisions.length);
+    }
+    let done = 0n;
+    yield { done, total };
+    for (const { number, threadId, revisions } of targets) {
+      const hold = await this.#keys.holdOrCreate(number, threadId, (record) =>
+        this.#log.runJob((tx) => {
+          if (tx.get(Family.keys, keys.threadKey(number))) return false;
+          tx.put(
+            Family.keys,
+            keys.threadKey(number),
+            Buffer.from(ThreadKeyRecord.encode(record).finish()),
+          );
+          return true;
+        }),
+      );
+      try {
+        const key = hold.key;
+        if (!key) continue;
+        for (let i = 0; i < revisions.length; i += SEAL_CHUNK) {
+          const chunk = revisions.slice(i, i + SEAL_CHUNK);
+          await this.#log.runJob((tx) => {
+            for (const revision of chunk) sealStoredEvent(tx, number, threadId, revision, key);
+          });
+          done += BigInt(chunk.length);
+          yield { done, total };
+        }
+      } finally {
+        hold.release();
+      }
+    }
+  }
+
   async *rewrapAll(toKeyId?: string): AsyncGenerator<RewrapProgress> {
     const all = this.#store.scan(Family.keys, { gte: Buffer.alloc(0), lt: Buffer.alloc(9, 0xff) });
     const total = BigInt(all.length);
@@ -115,6 +184,63 @@ export class ThreadAdmin {
       }
       done++;
       if (done % 64n === 0n || done === total) yield { done, total };
+    }
+  }
+}
+
+function messageOf(event: EventRecord): MessageRecord | undefined {
+  const payload = event.payload;
+  return payload?.$case === 'messageCreated' ||
+    payload?.$case === 'messageEdited' ||
+    payload?.$case === 'messageDeleted'
+    ? payload.value
+    : undefined;
+}
+
+/** Seals one stored event's message in place, and the projections that hold the same version. */
+function sealStoredEvent(
+  tx: WriteTransaction<unknown>,
+  number: bigint,
+  threadId: string,
+  revision: bigint,
+  key: DataKey,
+): void {
+  const eventKey = keys.eventKey(number, revision);
+  const bytes = tx.get(Family.events, eventKey);
+  if (!bytes) return;
+  const event = records.event.decode(bytes);
+  const message = messageOf(event);
+  const payload = event.payload;
+  if (!message || !payload || isSealedMessage(message)) return;
+  const sealed = sealMessage(threadId, message, key);
+  const encoded = records.message.encode(sealed);
+  tx.put(
+    Family.events,
+    eventKey,
+    embedding.event(
+      { ...event, payload: { ...payload, value: sealed } as typeof payload },
+      encoded,
+    ),
+  );
+  tx.put(Family.versions, keys.versionKey(number, sealed.seq, sealed.version), encoded);
+  const tailKey = keys.tailKey(number, sealed.seq);
+  const viewBytes = tx.get(Family.tails, tailKey);
+  if (viewBytes) {
+    const view = records.messageView.decode(viewBytes);
+    if (view.message?.version === sealed.version) {
+      tx.put(Family.tails, tailKey, records.messageView.encode({ ...view, message: sealed }));
+    }
+  }
+  const threadBytes = tx.get(Family.threads, keys.threadKey(number));
+  if (threadBytes) {
+    const thread = records.thread.decode(threadBytes);
+    const last = thread.lastMessage;
+    if (last && last.seq === sealed.seq && last.version === sealed.version) {
+      tx.put(
+        Family.threads,
+        keys.threadKey(number),
+        records.thread.encode({ ...thread, lastMessage: sealed }),
+      );
     }
   }
 }

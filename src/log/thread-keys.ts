@@ -193,6 +193,26 @@ export class ThreadKeys {
     }
   }
 
+  /**
+   * Holds thread `number`'s data key, giving the thread one first if it has none (for sealing what
+   * was written while encryption was off).
+   */
+  async holdOrCreate(
+    number: bigint,
+    threadId: string,
+    store: (record: ThreadKeyRecord) => Promise<boolean>,
+  ): Promise<KeyHold> {
+    const existing = await this.hold(number, threadId);
+    if (existing.key) return existing;
+    const fresh = await this.#generate(threadId);
+    if (await store(fresh.record)) {
+      this.#cache.set(threadId, fresh.key);
+    } else {
+      fresh.key.bytes.fill(0);
+    }
+    return this.hold(number, threadId);
+  }
+
   /** A thread's key record re-wrapped under `toKeyId` (default: the current key), encoded. */
   async rewrap(record: ThreadKeyRecord, threadId: string, toKeyId?: string): Promise<Buffer> {
     const rewrapped = await this.#kms(

@@ -1,21 +1,16 @@
 import type { AdminServiceServer } from '../gen/progressdb/v1/admin_service.js';
 import { invalidField, type ThreadAdmin } from '../log/index.js';
 import type { Logger } from '../telemetry/index.js';
-import {
-  notYetStream,
-  notYetUnary,
-  serverStream,
-  unary,
-  type AdapterDeps,
-} from './call-adapters.js';
+import { notYetUnary, serverStream, unary, type AdapterDeps } from './call-adapters.js';
 import { requireId } from './request-validation.js';
 
 /** Key ids name master keys or KMS keys (ids, ARNs, aliases): bounded and printable. */
 const KMS_KEY_ID = /^[A-Za-z0-9:/_.+=@-]{1,256}$/;
 
 /**
- * AdminService (admin keys only): purging threads with crypto-shredding and re-wrapping data keys;
- * statistics, retention and sealing of old records come with later versions (UNIMPLEMENTED).
+ * AdminService (admin keys only): purging threads with crypto-shredding, re-wrapping data keys,
+ * sealing records written in the clear; statistics and retention come with a later version
+ * (UNIMPLEMENTED).
  * Data flow: admin → AdminService → ThreadAdmin → writer jobs.
  */
 export function adminService(
@@ -27,7 +22,24 @@ export function adminService(
   return {
     getStats: notYetUnary(deps, service, 'GetStats'),
     runRetention: notYetUnary(deps, service, 'RunRetention'),
-    encryptExisting: notYetStream(deps, service, 'EncryptExisting'),
+    encryptExisting: serverStream(
+      deps,
+      service,
+      'EncryptExisting',
+      async (_request, context, call) => {
+        let last = { done: 0n, total: 0n };
+        for await (const progress of admin.encryptExisting()) {
+          if (call.cancelled) return;
+          last = progress;
+          call.write({ ...progress, finished: false });
+        }
+        call.write({ ...last, finished: true });
+        logger.info(
+          { sealed: last.done, keyId: context.keyId },
+          'sealed records written in the clear',
+        );
+      },
+    ),
 
     purgeThread: unary(deps, service, 'PurgeThread', async (request, context) => {
       const threadId = requireId(request.threadId, 'thread_id');

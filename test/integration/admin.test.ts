@@ -5,7 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import { databasePath, MASTER_KEY_FILE_NAME } from '../../src/app.js';
 import { LocalKeyProvider } from '../../src/crypto/index.js';
 import { ThreadKeyRecord } from '../../src/gen/progressdb/storage/v1/records.js';
-import { ALL_FAMILIES, Family, RocksStore } from '../../src/storage/index.js';
+import { rebuildProjections } from '../../src/log/index.js';
+import { ALL_FAMILIES, Family, PROJECTION_FAMILIES, RocksStore } from '../../src/storage/index.js';
 import { failure } from '../support/api-client.js';
 import { startTestServer, TEST_KEYS, type TestServer } from '../support/test-server.js';
 
@@ -151,4 +152,77 @@ test('RewrapKeys moves every data key to a new master key without touching the d
   } finally {
     await server.close();
   }
+});
+
+test('EncryptExisting seals what was written in the clear, consistently with a rebuild, resumably', async () => {
+  let server = await startTestServer({ env: { PROGRESSDB_ENCRYPTION: 'off' } });
+  const api = server.api('alice');
+  const first = await api.messages.appendMessage({
+    threadId: 'old-1',
+    role: 'user',
+    body: { text: 'old plaintext' },
+    metadata: { m: 'v' },
+    createThread: true,
+  });
+  await api.messages.appendMessage({
+    threadId: 'old-1',
+    role: 'user',
+    body: 'reply',
+    replyToId: first.message?.id,
+  });
+  await api.messages.editMessage({ threadId: 'old-1', messageId: first.message?.id, body: 'v2' });
+  await api.messages.addReaction({
+    threadId: 'old-1',
+    messageId: first.message?.id,
+    reaction: 'x',
+  });
+  const doomed = await api.messages.appendMessage({
+    threadId: 'old-2',
+    role: 'user',
+    body: 'bye',
+    createThread: true,
+  });
+  await api.messages.deleteMessage({ threadId: 'old-2', messageId: doomed.message?.id });
+  const dataDir = server.dataDir;
+  const pageBefore = await api.messages.listMessages({ threadId: 'old-1', includeDeleted: true });
+  await server.app.close();
+
+  server = await startTestServer({ dataDir });
+  const run = async (): Promise<{ done: bigint; total: bigint; finished: boolean }[]> => {
+    const client = admin(server);
+    const seen: { done: bigint; total: bigint; finished: boolean }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const stream = client.raw.admin.encryptExisting({}, client.metadata);
+      stream.on('data', (message: { done: bigint; total: bigint; finished: boolean }) =>
+        seen.push(message),
+      );
+      stream.on('error', reject);
+      stream.on('end', resolve);
+    });
+    return seen;
+  };
+  const progress = await run();
+  assert.deepEqual(progress.at(-1), { done: 5n, total: 5n, finished: true });
+  assert.deepEqual((await run()).at(-1), { done: 0n, total: 0n, finished: true }, 'nothing left');
+  const reader = server.api('alice');
+  assert.deepEqual(
+    await reader.messages.listMessages({ threadId: 'old-1', includeDeleted: true }),
+    pageBefore,
+  );
+  await server.app.close();
+
+  await withStore(dataDir, (store) => {
+    const live = dump(store);
+    for (const family of [Family.events, Family.versions, Family.tails]) {
+      for (const row of store.scan(family, { gte: Buffer.alloc(0), lt: Buffer.alloc(32, 0xff) })) {
+        assert.equal(row.value.includes(Buffer.from('old plaintext')), false, family);
+      }
+    }
+    rebuildProjections(store);
+    const rebuilt = dump(store);
+    for (const family of PROJECTION_FAMILIES) {
+      assert.deepEqual(rebuilt.get(family), live.get(family), `family ${family}`);
+    }
+  });
+  await server.close();
 });
