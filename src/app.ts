@@ -78,6 +78,12 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       ttlMs: config.encryption.keyCacheTtlMs,
     }),
     sealing: config.encryption.enabled,
+    sealTitles: config.encryption.encryptTitles,
+    onConfigurationError: (error) =>
+      logger.error(
+        { err: error, provider: provider.kind },
+        'the key provider refused access to a data key: check the KMS key id and its permissions',
+      ),
   });
   const log = new ThreadLog(store, threadKeys, {
     durability: config.durability,

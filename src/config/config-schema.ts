@@ -96,6 +96,8 @@ export const KMS_PROVIDERS = ['local', 'aws'] as const;
 export interface EncryptionConfig {
   /** Seal message bodies and metadata at rest. Default on. */
   readonly enabled: boolean;
+  /** Seal thread titles too. Default off. */
+  readonly encryptTitles: boolean;
   /** `local` (a master key file, the default) or `aws` (AWS KMS). */
   readonly provider: (typeof KMS_PROVIDERS)[number];
   /** The local master key file; default `<dataDir>/master-keys.json`, generated with mode 0600. */
@@ -351,6 +353,7 @@ export const configSchema = z
     encryption: z
       .object({
         enabled: z.boolean({ error: 'must be on or off (true or false in the config file)' }),
+        encryptTitles: z.boolean({ error: 'must be on or off (true or false in the config file)' }),
         provider: z.enum(KMS_PROVIDERS, { error: 'must be "local" or "aws"' }),
         masterKeyFile: optionalPath,
         awsKeyId: z.string().min(1).optional(),
@@ -374,6 +377,7 @@ export const configSchema = z
       })
       .transform((encryption): EncryptionConfig => ({
         enabled: encryption.enabled,
+        encryptTitles: encryption.encryptTitles,
         provider: encryption.provider,
         masterKeyFile: encryption.masterKeyFile,
         awsKeyId: encryption.awsKeyId,

@@ -293,6 +293,14 @@ export const CONFIG_SETTINGS: readonly ConfigSetting[] = [
     description: 'seal message bodies and metadata at rest with a data key per thread (on/off)',
   },
   {
+    path: 'encryption.encryptTitles',
+    env: 'PROGRESSDB_ENCRYPT_TITLES',
+    flag: '--encrypt-titles <on|off>',
+    kind: 'switch',
+    default: false,
+    description: 'seal thread titles too (on/off; needs encryption on)',
+  },
+  {
     path: 'encryption.provider',
     env: 'PROGRESSDB_KMS',
     flag: '--kms <local|aws>',

@@ -74,6 +74,7 @@ void test('applies every default when nothing is configured', () => {
     tails: { heartbeatMs: 15_000, maxBufferedEvents: 10_000, maxBufferedBytes: 16 * 1024 * 1024 },
     encryption: {
       enabled: true,
+      encryptTitles: false,
       provider: 'local',
       masterKeyFile: undefined,
       awsKeyId: undefined,

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Family, keys, type WriteTransaction } from '../storage/index.js';
 import type { DataKey } from '../crypto/index.js';
 import { access, type Actor } from './access-rules.js';
-import { openMessage, openView, sealMessage } from './message-sealing.js';
+import {
+  openMessage,
+  openThread,
+  openTitle,
+  openView,
+  sealMessage,
+  sealTitle,
+} from './message-sealing.js';
 import {
   invalidField,
   messageDeleted,
@@ -71,7 +78,10 @@ type EventPayload = NonNullable<EventRecord['payload']>;
  * Gives a write job the data key of thread `number` (storing a fresh one in the same batch when the
  * thread gets its key now), or undefined when content is stored in the clear.
  */
-export type JobKey = (tx: LogTransaction, number: bigint) => DataKey | undefined;
+export type JobKey = ((tx: LogTransaction, number: bigint) => DataKey | undefined) & {
+  /** Seal thread titles too (encrypt_titles). */
+  readonly sealTitles: boolean;
+};
 
 /** Resolves a thread id to its number and record, through the transaction's view. */
 export function findThread(
@@ -98,6 +108,7 @@ function appendEvent(
   requestId: string,
   payload: EventPayload,
   key?: DataKey,
+  titleKey?: DataKey,
 ): EventRecord {
   const event: EventRecord = {
     threadId,
@@ -120,6 +131,13 @@ function appendEvent(
     stored = { ...event, payload: { $case: payload.$case, value: sealed } };
     encodedMessage = records.message.encode(sealed);
     encodedEvent = embedding.event(stored, encodedMessage);
+  } else if (titleKey && (payload.$case === 'threadCreated' || payload.$case === 'threadUpdated')) {
+    const title = sealTitle(threadId, payload.value.title, titleKey);
+    stored = {
+      ...event,
+      payload: { ...payload, value: { ...payload.value, title } } as EventPayload,
+    };
+    encodedEvent = records.event.encode(stored);
   } else {
     encodedEvent = records.event.encode(event);
   }
@@ -173,20 +191,31 @@ function createThreadState(
   actor: Actor,
   requestId: string,
   input: { title: string; metadata: Record<string, string>; memberIds: readonly string[] },
-): ThreadState {
+  jobKey: JobKey,
+): { state: ThreadState; key: DataKey | undefined } {
   const state = openThreadState(tx.nextThreadNumber(), undefined);
+  const key = jobKey(tx, state.number);
   const members = actor.userId ? [actor.userId] : [];
   for (const user of input.memberIds) if (!members.includes(user)) members.push(user);
-  appendEvent(tx, state, threadId, actor, requestId, {
-    $case: 'threadCreated',
-    value: {
-      title: input.title,
-      metadata: input.metadata,
-      ownerId: actor.userId,
-      memberIds: members,
+  appendEvent(
+    tx,
+    state,
+    threadId,
+    actor,
+    requestId,
+    {
+      $case: 'threadCreated',
+      value: {
+        title: input.title,
+        metadata: input.metadata,
+        ownerId: actor.userId,
+        memberIds: members,
+      },
     },
-  });
-  return state;
+    undefined,
+    jobKey.sealTitles ? key : undefined,
+  );
+  return { state, key };
 }
 
 /** CreateThread: a new thread owned by the actor, or the same one again for a retried request id. */
@@ -206,15 +235,21 @@ export function createThread(
   if (existing) {
     access.member(actor, existing.record);
     const original = requestResult(tx, existing.number, input.requestId);
-    if (original?.first === 1n) return existing.record;
+    if (original?.first === 1n) return openThread(existing.record, jobKey(tx, existing.number));
     throw new ProgressDbError(Reason.threadExists, `thread ${input.threadId} already exists`, {
       thread_id: input.threadId,
     });
   }
-  const state = createThreadState(tx, input.threadId, actor, input.requestId, input);
-  jobKey(tx, state.number);
+  const { state, key } = createThreadState(
+    tx,
+    input.threadId,
+    actor,
+    input.requestId,
+    input,
+    jobKey,
+  );
   finishThread(state, tx);
-  return state.record;
+  return openThread(state.record, key);
 }
 
 function sameMessage(stored: MessageRecord, input: NewMessage): boolean {
@@ -307,12 +342,14 @@ export function appendMessages(
     state = openThreadState(found.number, found.record);
   } else {
     if (!input.createThread) throw threadNotFound(input.threadId);
-    state = createThreadState(tx, input.threadId, actor, input.requestId, {
-      title: '',
-      metadata: {},
-      memberIds: [],
-    });
-    key = jobKey(tx, state.number);
+    ({ state, key } = createThreadState(
+      tx,
+      input.threadId,
+      actor,
+      input.requestId,
+      { title: '', metadata: {}, memberIds: [] },
+      jobKey,
+    ));
   }
 
   const results: MessageViewRecord[] = [];
@@ -487,6 +524,7 @@ export function changeThread(
       | { kind: 'addMembers'; userIds: readonly string[] }
       | { kind: 'removeMembers'; userIds: readonly string[] };
   },
+  jobKey?: JobKey,
 ): ThreadRecord {
   const found = findThread(tx, input.threadId);
   if (!found) throw threadNotFound(input.threadId);
@@ -498,17 +536,21 @@ export function changeThread(
   if (found.record.deleted) throw threadDeleted(input.threadId);
   const state = openThreadState(found.number, found.record);
   const record = state.record;
+  let titleKey: DataKey | undefined;
   let payload: EventPayload | undefined;
   switch (change.kind) {
-    case 'update':
+    case 'update': {
+      titleKey = jobKey?.sealTitles ? jobKey(tx, state.number) : undefined;
+      const key = jobKey ? jobKey(tx, state.number) : undefined;
       payload = {
         $case: 'threadUpdated',
         value: {
-          title: change.title ?? record.title,
+          title: change.title ?? openTitle(input.threadId, record.title, key),
           metadata: change.metadata ?? record.metadata,
         },
       };
       break;
+    }
     case 'delete':
       payload = { $case: 'threadDeleted', value: {} };
       break;
@@ -526,7 +568,7 @@ export function changeThread(
     }
   }
   if (!payload) return record;
-  appendEvent(tx, state, input.threadId, actor, input.requestId, payload);
+  appendEvent(tx, state, input.threadId, actor, input.requestId, payload, undefined, titleKey);
   finishThread(state, tx);
   return state.record;
 }

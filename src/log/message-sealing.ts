@@ -59,17 +59,49 @@ export function openView(
   return view.message ? { ...view, message: openMessage(threadId, view.message, key) } : view;
 }
 
-/** Opens a thread's last message. @throws DECRYPT_FAILED */
-export function openThread(thread: ThreadRecord, key: DataKey | undefined): ThreadRecord {
-  return thread.lastMessage
-    ? { ...thread, lastMessage: openMessage(thread.id, thread.lastMessage, key) }
-    : thread;
+/** A sealed title starts with a character that validated titles never contain. */
+const SEALED_TITLE = '\u0000';
+const titleAad = (threadId: string) => ({ threadId, messageId: '#title', version: 0 });
+
+/** Seals a thread title (encrypt_titles); `key` undefined: unchanged. */
+export function sealTitle(threadId: string, title: string, key: DataKey | undefined): string {
+  if (!key || title === '') return title;
+  return SEALED_TITLE + seal(Buffer.from(title), key, titleAad(threadId)).toString('base64');
 }
 
-/** Opens the message of a message event. @throws DECRYPT_FAILED */
+/** Opens a thread title; plain titles come back as they are. @throws DECRYPT_FAILED */
+export function openTitle(threadId: string, title: string, key: DataKey | undefined): string {
+  if (!title.startsWith(SEALED_TITLE)) return title;
+  if (!key) throw decryptFailed(threadId);
+  try {
+    return open(Buffer.from(title.slice(1), 'base64'), key, titleAad(threadId)).toString('utf8');
+  } catch {
+    throw decryptFailed(threadId);
+  }
+}
+
+/** Opens a thread's title and last message. @throws DECRYPT_FAILED */
+export function openThread(thread: ThreadRecord, key: DataKey | undefined): ThreadRecord {
+  return {
+    ...thread,
+    title: openTitle(thread.id, thread.title, key),
+    lastMessage: thread.lastMessage ? openMessage(thread.id, thread.lastMessage, key) : undefined,
+  };
+}
+
+/** Opens the message (or title) of an event. @throws DECRYPT_FAILED */
 export function openEvent(event: EventRecord, key: DataKey | undefined): EventRecord {
   const payload = event.payload;
   switch (payload?.$case) {
+    case 'threadCreated':
+    case 'threadUpdated':
+      return {
+        ...event,
+        payload: {
+          ...payload,
+          value: { ...payload.value, title: openTitle(event.threadId, payload.value.title, key) },
+        } as typeof payload,
+      };
     case 'messageCreated':
     case 'messageEdited':
     case 'messageDeleted':

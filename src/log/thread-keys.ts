@@ -1,6 +1,7 @@
 import {
   CryptoError,
   DecryptFailedError,
+  KeyAccessError,
   type DataKey,
   type DataKeyCache,
   type DataKeyLease,
@@ -55,19 +56,31 @@ export class ThreadKeys {
   readonly #store: RocksStore;
   readonly #provider: KeyProvider;
   readonly #cache: DataKeyCache;
+  readonly #onConfigurationError: ((error: Error) => void) | undefined;
   /** Fresh keys being handed out for threads that have none yet: concurrent writers share one. */
   readonly #fresh = new Map<string, SharedFresh>();
   /** Seal new content (off: new content is stored in the clear; sealed content still opens). */
   readonly sealing: boolean;
+  /** Seal thread titles too. */
+  readonly sealTitles: boolean;
 
   constructor(
     store: RocksStore,
-    options: { provider: KeyProvider; cache: DataKeyCache; sealing: boolean },
+    options: {
+      provider: KeyProvider;
+      cache: DataKeyCache;
+      sealing: boolean;
+      sealTitles?: boolean;
+      /** Told of key-provider refusals (access denied, unknown key): configuration problems. */
+      onConfigurationError?: (error: Error) => void;
+    },
   ) {
+    this.#onConfigurationError = options.onConfigurationError;
     this.#store = store;
     this.#provider = options.provider;
     this.#cache = options.cache;
     this.sealing = options.sealing;
+    this.sealTitles = options.sealing && (options.sealTitles ?? false);
   }
 
   /** The key record of thread `number`, if it has one. */
@@ -188,7 +201,11 @@ export class ThreadKeys {
       return await call();
     } catch (error) {
       if (error instanceof DecryptFailedError) throw decryptFailed(threadId);
-      if (error instanceof CryptoError) throw kmsUnavailable(error.message);
+      if (error instanceof KeyAccessError) {
+        this.#onConfigurationError?.(error);
+        throw kmsUnavailable('the key provider refused access to the key; see the server log');
+      }
+      if (error instanceof CryptoError) throw kmsUnavailable('it did not answer in time');
       throw error;
     }
   }

@@ -85,7 +85,11 @@ export class ThreadLog {
     for (let attempt = 1; ; attempt++) {
       const gathered = await this.#keys.forWrite(threadId);
       try {
-        return await write((tx, number) => this.#keys.inJob(tx, number, gathered));
+        const jobKey = Object.assign(
+          (tx: Parameters<JobKey>[0], number: bigint) => this.#keys.inJob(tx, number, gathered),
+          { sealTitles: this.#keys.sealTitles },
+        );
+        return await write(jobKey);
       } catch (error) {
         if (!(error instanceof StaleKeysError) || attempt >= KEY_ATTEMPTS) throw error;
       } finally {
@@ -161,7 +165,12 @@ export class ThreadLog {
     actor: Actor,
     input: Parameters<typeof commands.changeThread>[2],
   ): Promise<ThreadRecord> {
-    const record = await this.#run((tx) => commands.changeThread(tx, actor, input));
+    const record =
+      input.change.kind === 'update'
+        ? await this.#withKeys(input.threadId, (jobKey) =>
+            this.#run((tx) => commands.changeThread(tx, actor, input, jobKey)),
+          )
+        : await this.#run((tx) => commands.changeThread(tx, actor, input));
     return this.#opened(input.threadId, record, openThread);
   }
 

@@ -246,3 +246,43 @@ test('AWS KMS: one GenerateDataKey per new thread, then no KMS call in steady st
     process.env = saved;
   }
 });
+
+test('with encrypt_titles on, thread titles are sealed at rest and read back in the clear', async () => {
+  const title = 'Quarterly layoffs planning 7f3e';
+  let server = await startTestServer({ env: { PROGRESSDB_ENCRYPT_TITLES: 'on' } });
+  try {
+    const api = server.api('alice');
+    const created = await api.threads.createThread({
+      threadId: 'titled',
+      title,
+      memberIds: ['bob'],
+    });
+    assert.equal(created.thread?.title, title);
+    await api.threads.updateThread({ threadId: 'titled', metadata: { entries: { k: 'v' } } });
+    const renamed = await api.threads.updateThread({
+      threadId: 'titled',
+      title: `${title} (renamed)`,
+    });
+    assert.equal(renamed.thread?.title, `${title} (renamed)`);
+    server = await server.restart();
+    assert.equal(await everyFileHolds(databasePath(server.dataDir), 'Quarterly layoffs'), false);
+    const reader = server.api('bob');
+    assert.equal(
+      (await reader.threads.getThread({ threadId: 'titled' })).thread?.title,
+      `${title} (renamed)`,
+    );
+    const inbox = await reader.threads.listThreads({});
+    assert.equal(inbox.threads[0]?.title, `${title} (renamed)`);
+    const events = await reader.messages.readEvents({ threadId: 'titled' });
+    assert.deepEqual(
+      events.events.map((event) =>
+        event.payload?.$case === 'threadCreated' || event.payload?.$case === 'threadUpdated'
+          ? event.payload.value.title
+          : undefined,
+      ),
+      [title, title, `${title} (renamed)`],
+    );
+  } finally {
+    await server.close();
+  }
+});
