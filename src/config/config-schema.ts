@@ -59,9 +59,9 @@ export interface SigningSecret {
 
 /** Token buckets per API key and per user, and the cap on concurrent tails; refusals are `RATE_LIMITED`. */
 export interface RateLimits {
-  /** Calls per second refilled into each API key's bucket; 0 turns the per-key limit off. Default 2000. */
+  /** Calls per second refilled into each API key's bucket; 0 turns the per-key limit off. Default 50000. */
   readonly keyPerSecond: number;
-  /** Calls one API key may make at once after being idle (bucket size). Default 4000. */
+  /** Calls one API key may make at once after being idle (bucket size). Default 100000. */
   readonly keyBurst: number;
   /** Calls per second refilled into each signed user's bucket (frontend keys); 0 turns it off. Default 100. */
   readonly userPerSecond: number;

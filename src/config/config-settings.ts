@@ -107,15 +107,15 @@ export const CONFIG_SETTINGS: readonly ConfigSetting[] = [
     env: 'PROGRESSDB_RATE_LIMIT_KEY_PER_SECOND',
     flag: '--rate-limit-key-per-second <n>',
     kind: 'integer',
-    default: 2000,
-    description: 'calls per second per API key; 0 turns it off',
+    default: 50_000,
+    description: 'calls per second per API key (a guard against runaway clients); 0 turns it off',
   },
   {
     path: 'rateLimits.keyBurst',
     env: 'PROGRESSDB_RATE_LIMIT_KEY_BURST',
     flag: '--rate-limit-key-burst <n>',
     kind: 'integer',
-    default: 4000,
+    default: 100_000,
     description: 'calls per API key allowed at once after idling (bucket size)',
   },
   {

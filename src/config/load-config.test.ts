@@ -47,8 +47,8 @@ void test('applies every default when nothing is configured', () => {
     signingSecrets: [],
     maxTokenTtlSeconds: 30 * 24 * 3600,
     rateLimits: {
-      keyPerSecond: 2000,
-      keyBurst: 4000,
+      keyPerSecond: 50_000,
+      keyBurst: 100_000,
       userPerSecond: 100,
       userBurst: 200,
       applyToAdmin: false,
