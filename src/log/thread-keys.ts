@@ -32,6 +32,9 @@ export interface WriteKeys {
   release(): void;
 }
 
+/** The thread has no stored data key (yet). */
+class NoStoredKey extends Error {}
+
 interface SharedFresh {
   key: Promise<{ key: DataKey; record: ThreadKeyRecord }>;
   holders: number;
@@ -99,12 +102,15 @@ export class ThreadKeys {
 
   /** Gathers what a write to `threadId` needs. @throws KMS_UNAVAILABLE, DECRYPT_FAILED */
   async forWrite(threadId: string): Promise<WriteKeys> {
-    const numberBytes = this.#store.get(Family.indexes, keys.threadIdIndexKey(threadId));
-    const record = numberBytes ? this.record(this.#store, keys.readU64(numberBytes)) : undefined;
     let lease: DataKeyLease | undefined;
     let shared: SharedFresh | undefined;
-    if (record) lease = await this.#lease(threadId, record);
-    else if (this.sealing) shared = this.#shareFresh(threadId);
+    try {
+      // A cached key needs no read at all; a miss reads the thread's key record and unwraps it.
+      lease = await this.#cache.acquire(threadId, () => this.#loadStored(threadId));
+    } catch (error) {
+      if (!(error instanceof NoStoredKey)) throw error;
+      if (this.sealing) shared = this.#shareFresh(threadId);
+    }
     const fresh = shared ? await shared.key : undefined;
     const write: WriteKeys = {
       existing: lease?.key,
@@ -123,6 +129,13 @@ export class ThreadKeys {
       },
     };
     return write;
+  }
+
+  async #loadStored(threadId: string): Promise<DataKey> {
+    const numberBytes = this.#store.get(Family.indexes, keys.threadIdIndexKey(threadId));
+    const record = numberBytes ? this.record(this.#store, keys.readU64(numberBytes)) : undefined;
+    if (!record) throw new NoStoredKey();
+    return this.#unwrap(threadId, record);
   }
 
   #shareFresh(threadId: string): SharedFresh {
@@ -148,9 +161,10 @@ export class ThreadKeys {
     number: bigint,
     write: WriteKeys,
   ): DataKey | undefined {
+    // A thread's key is never replaced (only purged with the thread, whose id goes first).
+    if (write.existing) return write.existing;
     const stored = this.record(tx, number);
     if (stored) {
-      if (write.existing) return write.existing;
       // Stored by a concurrent writer of the same new thread, with the fresh key this job shares.
       if (
         write.fresh &&
@@ -187,13 +201,17 @@ export class ThreadKeys {
   }
 
   #lease(threadId: string, record: ThreadKeyRecord): Promise<DataKeyLease> {
-    return this.#cache.acquire(threadId, async () => ({
+    return this.#cache.acquire(threadId, () => this.#unwrap(threadId, record));
+  }
+
+  async #unwrap(threadId: string, record: ThreadKeyRecord): Promise<DataKey> {
+    return {
       id: record.dataKeyId,
       bytes: await this.#kms(
         () => this.#provider.decryptDataKey(Buffer.from(record.wrapped), { threadId }),
         threadId,
       ),
-    }));
+    };
   }
 
   async #kms<T>(call: () => Promise<T>, threadId: string): Promise<T> {
