@@ -1,10 +1,12 @@
 import {
+  status as Code,
   type Metadata,
   type handleServerStreamingCall,
   type handleUnaryCall,
   type ServerErrorResponse,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
+import { ProgressDbError } from '../log/index.js';
 import type { Logger } from '../telemetry/index.js';
 import {
   authenticate,
@@ -59,6 +61,11 @@ function failure(
 ): ServerErrorResponse {
   const { response, internal } = mapError(error);
   if (internal) deps.logger.error({ err: error, method, requestId }, 'internal error');
+  else if (response.code === Code.UNAUTHENTICATED || response.code === Code.PERMISSION_DENIED) {
+    // Every denial is on record; the reason and method only, never credentials.
+    const reason = error instanceof ProgressDbError ? error.reason : undefined;
+    deps.logger.warn({ method, reason, requestId }, 'call denied');
+  }
   return response;
 }
 
