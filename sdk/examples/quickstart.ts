@@ -5,14 +5,10 @@
  *   npm start            # terminal 1: the server on 127.0.0.1:50051, keys in ./data/api-keys.json
  *   npm run example      # terminal 2: this file
  *
- * Environment: PROGRESSDB_ADDRESS (default 127.0.0.1:50051), PROGRESSDB_API_KEY (default: the first
- * backend key in $PROGRESSDB_DATA_DIR/api-keys.json, data dir default ./data), PROGRESSDB_USER
- * (default alice).
+ * Environment: see example-env.ts (address, keys from ./data/api-keys.json, user).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { createClients, errorInfo, errorReason, Status, type Message } from '../src/index.js';
+import { createClient, RevisionConflictError, Status, type Message } from '../src/index.js';
+import { exampleEnv, runIfMain } from './example-env.js';
 
 /** What {@link runQuickstart} needs: where to connect, as whom, and where to print. */
 export interface QuickstartOptions {
@@ -52,28 +48,15 @@ function describe(message: Message, seqById: ReadonlyMap<string, bigint>): strin
   return parts.join(' ');
 }
 
-function required<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`the server answered without ${what}`);
-  return value;
-}
-
 /** Runs every step of the quickstart against the server at `address` and reports what it did. */
 export async function runQuickstart(options: QuickstartOptions): Promise<QuickstartResult> {
   const print = options.print ?? ((line: string) => console.log(line));
   const { userId } = options;
-  const client = createClients({
-    address: options.address,
-    apiKey: options.apiKey,
-    userId,
-  });
+  const client = createClient({ address: options.address, apiKey: options.apiKey, userId });
   try {
     print(`Calling ProgressDB at ${options.address} as ${userId}.`);
 
-    const created = await client.threads.createThread({
-      title: 'Release planning',
-      memberIds: ['bob'],
-    });
-    const thread = required(created.thread, 'a thread');
+    const thread = await client.threads.create({ title: 'Release planning', memberIds: ['bob'] });
     const threadId = thread.id;
     print(
       `\n1. Created thread ${threadId} "${thread.title}", members ${thread.memberIds.join(', ')}`,
@@ -89,81 +72,67 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
     ];
     const messages: Message[] = [];
     const seqById = new Map<string, bigint>();
-    const show = (message: Message | undefined): string =>
-      describe(required(message, 'a message'), seqById);
+    const show = (message: Message): string => describe(message, seqById);
     for (const { authorId, text, reply } of texts) {
-      const replyToId = reply === true ? messages[0]?.id : undefined;
-      const appended = await client.messages.appendMessage({
+      const { message, revision } = await client.messages.append({
         threadId,
         authorId,
         role: 'user',
         body: { text },
-        ...(replyToId === undefined ? {} : { replyToId }),
+        replyToId: reply === true ? messages[0]?.id : undefined,
       });
-      const message = required(appended.message, 'a message');
       messages.push(message);
       seqById.set(message.id, message.seq);
-      print(`   ${show(message)}   (thread revision ${appended.revision})`);
+      print(`   ${show(message)}   (thread revision ${revision})`);
     }
     const [first, second, third] = messages;
     if (first === undefined || second === undefined || third === undefined) {
       throw new Error('expected at least three messages');
     }
 
-    const edited = await client.messages.editMessage({
+    const edited = await client.messages.edit({
       threadId,
       messageId: third.id,
       body: { text: 'It is, merged this morning and deployed to staging.' },
     });
-    print(`\n3. Edited #${third.seq}:\n   ${show(edited.message)}`);
+    print(`\n3. Edited #${third.seq}:\n   ${show(edited)}`);
 
-    const reacted = await client.messages.addReaction({
+    const reacted = await client.messages.react({
       threadId,
       messageId: second.id,
       reaction: '👍',
     });
-    print(`\n4. Reacted to #${second.seq}:\n   ${show(reacted.message)}`);
+    print(`\n4. Reacted to #${second.seq}:\n   ${show(reacted)}`);
 
     print('\n5. Scrolling back, two messages per page (newest page first):');
     const pages: Message[][] = [];
-    let page = await client.messages.listMessages({ threadId, pageSize: 2 });
-    for (;;) {
+    for await (const page of client.messages.pages(threadId, { pageSize: 2 })) {
       pages.push(page.messages);
       print(`   page ${pages.length}:`);
       for (const message of page.messages) print(`     ${show(message)}`);
-      const oldest = page.messages[0];
-      if (!page.hasMoreBefore || oldest === undefined) break;
-      page = await client.messages.listMessages({
-        threadId,
-        pageSize: 2,
-        anchor: { $case: 'beforeSeq', value: oldest.seq },
-      });
     }
 
-    const { versions } = await client.messages.listMessageVersions({
-      threadId,
-      messageId: third.id,
-    });
+    const versions = await client.messages.versions({ threadId, messageId: third.id });
     print(`\n6. Versions of #${third.seq}, oldest first:`);
     for (const version of versions) print(`   ${show(version)}`);
 
-    const { thread: current } = await client.threads.getThread({ threadId });
-    const head = required(current, 'a thread').revision;
+    const head = (await client.threads.get({ threadId })).revision;
     print(`\n7. Appending with a stale expected revision (${head - 1n}; the head is ${head}):`);
     let conflictReason: string | undefined;
     try {
-      await client.messages.appendMessage({
+      await client.messages.append({
         threadId,
         role: 'user',
         body: { text: 'This must not be written.' },
-        expectedRevision: { kind: { $case: 'exact', value: head - 1n } },
+        expectedRevision: head - 1n,
       });
       print('   unexpectedly accepted');
     } catch (error) {
-      conflictReason = errorReason(error);
-      const code = (error as { code?: Status }).code;
-      const actual = errorInfo(error)?.metadata.actual;
-      print(`   refused: ${Status[code ?? Status.UNKNOWN]} ${conflictReason} (actual ${actual})`);
+      if (!(error instanceof RevisionConflictError)) throw error;
+      conflictReason = error.reason;
+      print(
+        `   refused: ${Status[error.code]} ${error.reason} (expected ${error.expected}, actual ${error.actual})`,
+      );
     }
 
     return {
@@ -181,47 +150,7 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   }
 }
 
-/** The first backend key of the key file the server writes on its first start. */
-async function backendKeyFromFile(file: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new Error(
-      `no API key: set PROGRESSDB_API_KEY, or start the server first (npm start) so that it writes ${file}`,
-    );
-  }
-  const keys = JSON.parse(text) as { backend?: unknown };
-  const key = Array.isArray(keys.backend) ? (keys.backend[0] as unknown) : undefined;
-  if (typeof key !== 'string') throw new Error(`${file} holds no backend key`);
-  return key;
-}
-
-async function main(): Promise<void> {
-  const env = process.env;
-  // Empty counts as unset, as it does for the server's own settings.
-  const address = env.PROGRESSDB_ADDRESS || '127.0.0.1:50051';
-  const apiKey =
-    env.PROGRESSDB_API_KEY ||
-    (await backendKeyFromFile(join(env.PROGRESSDB_DATA_DIR || 'data', 'api-keys.json')));
-  const userId = env.PROGRESSDB_USER || 'alice';
-  try {
-    await runQuickstart({ address, apiKey, userId });
-  } catch (error) {
-    // UNAVAILABLE without a ProgressDB reason: no server answered.
-    if ((error as { code?: Status }).code === Status.UNAVAILABLE && !errorReason(error)) {
-      throw new Error(`cannot reach ProgressDB at ${address}: is it running (npm start)?`, {
-        cause: error,
-      });
-    }
-    throw error;
-  }
-}
-
-const script = process.argv[1];
-if (script !== undefined && import.meta.url === pathToFileURL(script).href) {
-  main().catch((error: unknown) => {
-    console.error(`quickstart failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, 'quickstart', async () => {
+  const env = await exampleEnv();
+  await runQuickstart({ address: env.address, apiKey: env.backendKey, userId: env.userId });
+});

@@ -1,48 +1,19 @@
-import { ClientError, type CallOptions, type ClientMiddlewareCall, type Metadata } from 'nice-grpc';
+import { ClientError, Status, type Metadata } from 'nice-grpc';
 import { ErrorInfo } from './gen/google/rpc/error_details.js';
 import { Status as RpcStatus } from './gen/google/rpc/status.js';
+import { progressDBError, type ProgressDBError } from './progressdb-error.js';
 
 /** The trailer key that carries a serialised `google.rpc.Status`. */
 const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 
 const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
 
-/** The trailers of failed calls, keyed by the error the call threw; nice-grpc's `ClientError` drops them. */
-const trailersByError = new WeakMap<object, Metadata>();
-
 /**
- * A nice-grpc client middleware that remembers the trailers of every failed call, so that
- * {@link errorInfo} can read the `google.rpc.Status` details of the error it threw.
- * Data flow: server trailer ⇒ `onTrailer` ⇒ WeakMap keyed by the thrown `ClientError`.
+ * The `google.rpc.ErrorInfo` in a call's trailers (`grpc-status-details-bin`), or `undefined` when
+ * there is none or it does not decode.
  */
-export async function* captureErrorTrailers<Request, Response>(
-  call: ClientMiddlewareCall<Request, Response>,
-  options: CallOptions,
-): AsyncGenerator<Response, Response | void, undefined> {
-  let trailer: Metadata | undefined;
-  try {
-    return yield* call.next(call.request, {
-      ...options,
-      onTrailer(received) {
-        trailer = received;
-        options.onTrailer?.(received);
-      },
-    });
-  } catch (error) {
-    // grpc-js reports the trailer before the rejection reaches this frame.
-    if (error instanceof ClientError && trailer !== undefined) trailersByError.set(error, trailer);
-    throw error;
-  }
-}
-
-/**
- * The `google.rpc.ErrorInfo` of an error thrown by a client from {@link createClients}: its `reason`
- * (e.g. `REVISION_CONFLICT`), `domain` (`progressdb.v1`) and `metadata` (e.g. `actual`).
- * Returns `undefined` for anything else: other errors, or errors that carry no details.
- */
-export function errorInfo(error: unknown): ErrorInfo | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const bytes = trailersByError.get(error)?.get(STATUS_DETAILS_KEY);
+export function errorInfoOf(trailer: Metadata | undefined): ErrorInfo | undefined {
+  const bytes = trailer?.get(STATUS_DETAILS_KEY);
   if (!(bytes instanceof Uint8Array)) return undefined;
   try {
     const status = RpcStatus.decode(bytes);
@@ -54,10 +25,37 @@ export function errorInfo(error: unknown): ErrorInfo | undefined {
 }
 
 /**
- * The ProgressDB error reason of an error thrown by a client from {@link createClients}, such as
- * `THREAD_NOT_FOUND` or `REVISION_CONFLICT` (the catalogue is in the API reference). Branch on this,
- * never on the message text. Returns `undefined` when the error carries no reason.
+ * The typed error for a nice-grpc `ClientError` and the trailers of its call; anything else
+ * (a bug, a broken invariant) is returned unchanged.
  */
-export function errorReason(error: unknown): string | undefined {
-  return errorInfo(error)?.reason;
+export function fromClientError(error: unknown, trailer: Metadata | undefined): unknown {
+  if (!(error instanceof ClientError)) return error;
+  const info = errorInfoOf(trailer);
+  return progressDBError({
+    code: error.code,
+    details: error.details,
+    reason: info?.reason === '' ? undefined : info?.reason,
+    metadata: info?.metadata,
+    method: error.path,
+    cause: error,
+  });
+}
+
+/** The error a call gets when its deadline passes first. */
+export function deadlineExceeded(method: string, deadlineMs: number): ProgressDBError {
+  return progressDBError({
+    code: Status.DEADLINE_EXCEEDED,
+    details: `no answer within ${deadlineMs} ms`,
+    method,
+  });
+}
+
+/** The error a call gets when its caller's signal aborts it. */
+export function cancelled(method: string, reason: unknown): ProgressDBError {
+  return progressDBError({
+    code: Status.CANCELLED,
+    details: 'cancelled by the caller',
+    method,
+    cause: reason,
+  });
 }

@@ -1,124 +1,128 @@
 /**
- * `@progressdb/client`: typed gRPC clients for ProgressDB, the database for chat threads.
+ * `@progressdb/client`: the TypeScript client of ProgressDB, the database for chat threads.
  *
- * This is the minimal client: {@link createClients} gives one typed nice-grpc client per service
- * with the credentials on every call, and {@link errorReason} reads the reason of a failed call.
- * The service definitions and message types generated from the proto are re-exported here under
- * their proto names; the generated modules themselves are not a public import path.
- * Data flow: your code ⇒ typed clients ⇒ nice-grpc ⇒ grpc-js ⇒ ProgressDB.
+ * {@link createClient} connects and returns methods grouped by service (`threads`, `messages`,
+ * `tail`, `auth`, `admin`) that take and return plain objects. Failed calls throw
+ * {@link ProgressDBError} subclasses chosen by the server's reason; unary calls have deadlines and
+ * safe retries; tails are async iterables that resume by themselves. The message types generated
+ * from the proto are re-exported here; the generated modules themselves are not an import path.
+ * Data flow: your code ⇒ grouped methods ⇒ CallRunner ⇒ nice-grpc ⇒ grpc-js ⇒ ProgressDB.
  * @packageDocumentation
  */
 export {
-  createClients,
-  type CreateClientsOptions,
-  type ProgressDbClients,
-} from './create-clients.js';
-export { captureErrorTrailers, errorInfo, errorReason } from './error-details.js';
+  createClient,
+  DEFAULT_DEADLINE_MS,
+  type ClientOptions,
+  type ProgressDBClient,
+  type TlsOptions,
+} from './create-client.js';
+export type { CallOptions } from './call-runner.js';
+export type { RetryOptions } from './retry-policy.js';
+export type { ExpectedRevisionInput, JsonValue, RevisionInput } from './request-values.js';
 
-// gRPC status codes, call metadata, and the error class every failed call throws.
-export { ClientError, Metadata, Status } from 'nice-grpc';
-
-// The google.rpc error model: the Status in `grpc-status-details-bin` and its ErrorInfo.
-export { ErrorInfo } from './gen/google/rpc/error_details.js';
-export { Status as RpcStatus } from './gen/google/rpc/status.js';
-
-// Shared types: threads, messages, the events of the log.
+export type {
+  CreateThreadInput,
+  DeleteThreadInput,
+  GetThreadInput,
+  ListThreadsInput,
+  MembersInput,
+  ThreadMethods,
+  ThreadPage,
+  UpdateThreadInput,
+} from './thread-methods.js';
+export type {
+  AppendManyResult,
+  AppendMessageInput,
+  AppendMessagesInput,
+  AppendResult,
+  DeleteMessageInput,
+  EditMessageInput,
+  EventsPage,
+  GetMessageInput,
+  ListMessagesInput,
+  MessageMethods,
+  MessagePage,
+  MessagePagesOptions,
+  MessageRef,
+  NewMessageInput,
+  ReactionInput,
+  ReadEventsInput,
+} from './message-types.js';
+export type {
+  EventKind,
+  TailAllOptions,
+  TailMethods,
+  TailThreadOptions,
+  TailUserOptions,
+} from './tail-methods.js';
 export {
-  Direction,
+  isCaughtUp,
+  type Tail,
+  type TailCaughtUp,
+  type TailItem,
+  type TailOptions,
+  type TailReconnect,
+} from './resumable-tail.js';
+export type { AuthMethods, SignUserInput, UserToken } from './auth-methods.js';
+export type { AdminMethods } from './admin-methods.js';
+
+export {
+  AlreadyExistsError,
+  CancelledError,
+  DataLossError,
+  DeadlineExceededError,
+  FailedPreconditionError,
+  InternalError,
+  InvalidArgumentError,
+  isRetryable,
+  NotFoundError,
+  PayloadTooLargeError,
+  PermissionDeniedError,
+  ProgressDBError,
+  RateLimitedError,
+  ResourceExhaustedError,
+  RevisionConflictError,
+  SubscriberTooSlowError,
+  UnauthenticatedError,
+  UnavailableError,
+  UnimplementedError,
+  type ErrorReason,
+} from './progressdb-error.js';
+
+// gRPC status codes and call metadata, from nice-grpc.
+export { Metadata, Status, type MetadataInit } from 'nice-grpc';
+
+// The data model, generated from the proto; message bodies typed as JSON values.
+export type {
+  ColumnFamilyStats,
+  EncryptProgress,
   Event,
-  ExpectedRevision,
+  GroupCommitStats,
   MembersAdded,
   MembersRemoved,
   Message,
   MessageCreated,
   MessageDeleted,
   MessageEdited,
-  MetadataValue,
-  Order,
+  PurgeResult,
   ReactionAdded,
   ReactionRemoved,
   ReactionSummary,
+  RetentionResult,
+  RewrapProgress,
+  Stats,
+  SubscriberStats,
   Thread,
   ThreadCreated,
   ThreadDeleted,
   ThreadUpdated,
-} from './gen/progressdb/v1/types.js';
+  WithJsonBodies,
+} from './model-types.js';
+export { EventType } from './gen/progressdb/v1/tail_service.js';
 
-export {
-  AddMembersRequest,
-  AddMembersResponse,
-  CreateThreadRequest,
-  CreateThreadResponse,
-  DeleteThreadRequest,
-  DeleteThreadResponse,
-  GetThreadRequest,
-  GetThreadResponse,
-  ListThreadsRequest,
-  ListThreadsResponse,
-  RemoveMembersRequest,
-  RemoveMembersResponse,
-  ThreadServiceDefinition,
-  UpdateThreadRequest,
-  UpdateThreadResponse,
-} from './gen/progressdb/v1/thread_service.js';
-
-export {
-  AddReactionRequest,
-  AddReactionResponse,
-  AppendMessageRequest,
-  AppendMessageResponse,
-  AppendMessagesRequest,
-  AppendMessagesResponse,
-  DeleteMessageRequest,
-  DeleteMessageResponse,
-  EditMessageRequest,
-  EditMessageResponse,
-  GetMessageRequest,
-  GetMessageResponse,
-  ListMessagesRequest,
-  ListMessagesResponse,
-  ListMessageVersionsRequest,
-  ListMessageVersionsResponse,
-  MessageServiceDefinition,
-  NewMessage,
-  ReadEventsRequest,
-  ReadEventsResponse,
-  RemoveReactionRequest,
-  RemoveReactionResponse,
-} from './gen/progressdb/v1/message_service.js';
-
-export {
-  CaughtUp,
-  EventType,
-  Heartbeat,
-  TailAllRequest,
-  TailAllResponse,
-  TailServiceDefinition,
-  TailThreadRequest,
-  TailThreadResponse,
-  TailUserRequest,
-  TailUserResponse,
-} from './gen/progressdb/v1/tail_service.js';
-
-export {
-  AuthServiceDefinition,
-  SignUserRequest,
-  SignUserResponse,
-} from './gen/progressdb/v1/auth_service.js';
-
-export {
-  AdminServiceDefinition,
-  ColumnFamilyStats,
-  EncryptExistingRequest,
-  EncryptExistingResponse,
-  GetStatsRequest,
-  GetStatsResponse,
-  GroupCommitStats,
-  PurgeThreadRequest,
-  PurgeThreadResponse,
-  RewrapKeysRequest,
-  RewrapKeysResponse,
-  RunRetentionRequest,
-  RunRetentionResponse,
-  SubscriberStats,
-} from './gen/progressdb/v1/admin_service.js';
+// For building your own nice-grpc (or nice-grpc-web) clients: the generated service definitions.
+export { AdminServiceDefinition } from './gen/progressdb/v1/admin_service.js';
+export { AuthServiceDefinition } from './gen/progressdb/v1/auth_service.js';
+export { MessageServiceDefinition } from './gen/progressdb/v1/message_service.js';
+export { TailServiceDefinition } from './gen/progressdb/v1/tail_service.js';
+export { ThreadServiceDefinition } from './gen/progressdb/v1/thread_service.js';

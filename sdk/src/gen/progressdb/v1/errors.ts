@@ -52,7 +52,10 @@ export enum ErrorReason {
   ERROR_REASON_ROLE_FORBIDDEN = 14,
   /** ERROR_REASON_NOT_A_MEMBER - PERMISSION_DENIED: the user is not a member of the thread. */
   ERROR_REASON_NOT_A_MEMBER = 15,
-  /** ERROR_REASON_RATE_LIMITED - RESOURCE_EXHAUSTED: over a rate limit; metadata "retry_after_ms". */
+  /**
+   * ERROR_REASON_RATE_LIMITED - RESOURCE_EXHAUSTED: over a rate limit; metadata "limit" says which: "calls" (with
+   * "retry_after_ms") or "tails" (with "max": a slot frees when another of the user's tails ends).
+   */
   ERROR_REASON_RATE_LIMITED = 16,
   /**
    * ERROR_REASON_SUBSCRIBER_TOO_SLOW - RESOURCE_EXHAUSTED: a tail could not keep up and was ended; metadata "last_revision" or
