@@ -118,3 +118,59 @@ export function openEvent(event: EventRecord, key: DataKey | undefined): EventRe
 export function isSealedMessage(message: MessageRecord): boolean {
   return isSealed(message.body);
 }
+
+/**
+ * Recently opened message versions, by thread number, seq and version. A sealed version never
+ * changes (an edit is a new version), so entries never go stale; a purge forgets its thread's.
+ * Scrolling the same pages of a busy thread then decrypts each message once.
+ */
+export class OpenedMessages {
+  readonly #max: number;
+  readonly #entries = new Map<string, MessageRecord>();
+
+  constructor(maxEntries: number) {
+    this.#max = maxEntries;
+  }
+
+  /** Opens `message` of thread `number`, from the cache when it was opened before. @throws DECRYPT_FAILED */
+  open(
+    number: bigint,
+    threadId: string,
+    message: MessageRecord,
+    key: DataKey | undefined,
+  ): MessageRecord {
+    if (!isSealed(message.body)) return message;
+    const id = `${number}/${message.seq}/${message.version}`;
+    const cached = this.#entries.get(id);
+    if (cached) {
+      this.#entries.delete(id);
+      this.#entries.set(id, cached);
+      return cached;
+    }
+    const opened = openMessage(threadId, message, key);
+    this.#entries.set(id, opened);
+    if (this.#entries.size > this.#max) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    return opened;
+  }
+
+  /** Opens the message of a view through the cache. */
+  openView(
+    number: bigint,
+    threadId: string,
+    view: MessageViewRecord,
+    key: DataKey | undefined,
+  ): MessageViewRecord {
+    return view.message
+      ? { ...view, message: this.open(number, threadId, view.message, key) }
+      : view;
+  }
+
+  /** Forgets every opened message of thread `number` (purges). */
+  forgetThread(number: bigint): void {
+    const prefix = `${number}/`;
+    for (const id of this.#entries.keys()) if (id.startsWith(prefix)) this.#entries.delete(id);
+  }
+}

@@ -57,6 +57,7 @@ export class ThreadAdmin {
       tx.del(Family.indexes, keys.threadIdIndexKey(threadId));
     });
     this.#keys.forget(threadId);
+    this.#log.reader.opened.forgetThread(number);
 
     let events = 0n;
     const recordBytes = this.#store.get(Family.threads, keys.threadKey(number));

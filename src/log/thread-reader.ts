@@ -2,7 +2,7 @@ import { Family, keys, type RocksStore } from '../storage/index.js';
 import { messageNotFound, threadNotFound } from './errors.js';
 import type { DataKey } from '../crypto/index.js';
 import { access, type Actor } from './access-rules.js';
-import { openEvent, openMessage, openThread, openView } from './message-sealing.js';
+import { OpenedMessages, openEvent, openThread } from './message-sealing.js';
 import type { ThreadKeys } from './thread-keys.js';
 import { findThread } from './commands.js';
 import {
@@ -47,6 +47,8 @@ export class ThreadReader {
   readonly #store: RocksStore;
 
   readonly #keys: ThreadKeys;
+  /** Opened message versions, so hot pages are decrypted once. */
+  readonly opened = new OpenedMessages(20_000);
 
   constructor(store: RocksStore, keys: ThreadKeys) {
     this.#keys = keys;
@@ -163,7 +165,9 @@ export class ThreadReader {
     const { number } = this.thread(threadId, includeDeleted, viewer);
     const view = this.#view(number, messageId);
     if (!view || (view.message?.deleted && !includeDeleted)) throw messageNotFound(messageId);
-    return this.#withKey(number, threadId, (key) => openView(threadId, view, key));
+    return this.#withKey(number, threadId, (key) =>
+      this.opened.openView(number, threadId, view, key),
+    );
   }
 
   #view(thread: bigint, messageId: string): MessageViewRecord | undefined {
@@ -186,7 +190,7 @@ export class ThreadReader {
       .scan(Family.versions, keys.versionRange(number, keys.readU64(seqBytes)))
       .map((row) => records.message.decode(row.value));
     return this.#withKey(number, threadId, (key) =>
-      versions.map((version) => openMessage(threadId, version, key)),
+      versions.map((version) => this.opened.open(number, threadId, version, key)),
     );
   }
 
@@ -198,22 +202,21 @@ export class ThreadReader {
     includeDeleted: boolean,
     viewer: Actor = SERVICE,
   ): Promise<MessagePage> {
-    const { number } = this.thread(threadId, includeDeleted, viewer);
-    const page = this.#listMessages(threadId, pageSize, anchor, includeDeleted, viewer);
+    const found = this.thread(threadId, includeDeleted, viewer);
+    const number = found.number;
+    const page = this.#listMessages(found, pageSize, anchor, includeDeleted);
     return this.#withKey(number, threadId, (key) => ({
       ...page,
-      messages: page.messages.map((view) => openView(threadId, view, key)),
+      messages: page.messages.map((view) => this.opened.openView(number, threadId, view, key)),
     }));
   }
 
   #listMessages(
-    threadId: string,
+    { number, record }: { number: bigint; record: ThreadRecord },
     pageSize: number,
     anchor: PageAnchor,
     includeDeleted: boolean,
-    viewer: Actor,
   ): MessagePage {
-    const { number, record } = this.thread(threadId, includeDeleted, viewer);
     // No seq lies past the head: clamping anchors there changes no page and keeps seq + 1 in u64.
     const end = record.revision + 1n;
     const clamp = (seq: bigint): bigint => (seq > end ? end : seq);
@@ -307,8 +310,9 @@ export class ThreadReader {
     options: { after?: bigint; before?: bigint; limit: number; backward: boolean },
     viewer: Actor = SERVICE,
   ): Promise<{ events: EventRecord[]; hasMore: boolean; head: bigint }> {
-    const { number } = this.thread(threadId, true, viewer);
-    const result = this.#readEvents(threadId, options, viewer);
+    const found = this.thread(threadId, true, viewer);
+    const number = found.number;
+    const result = this.#readEvents(found, options);
     return this.#withKey(number, threadId, (key) => ({
       ...result,
       events: result.events.map((event) => openEvent(event, key)),
@@ -316,11 +320,9 @@ export class ThreadReader {
   }
 
   #readEvents(
-    threadId: string,
+    { number, record }: { number: bigint; record: ThreadRecord },
     options: { after?: bigint; before?: bigint; limit: number; backward: boolean },
-    viewer: Actor,
   ): { events: EventRecord[]; hasMore: boolean; head: bigint } {
-    const { number, record } = this.thread(threadId, true, viewer);
     if (!options.backward && (options.after ?? 0n) >= record.revision) {
       return { events: [], hasMore: false, head: record.revision };
     }
