@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   if (keys.generated) {
     logger.info(
       { file: keys.generated.file },
-      'no API keys configured: generated one admin and one backend key (mode 0600)',
+      'no API keys configured: generated one admin, one backend and one frontend key (mode 0600)',
     );
   }
   if (keys.tightenedModeFrom !== undefined) {
