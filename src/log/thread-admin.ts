@@ -56,7 +56,7 @@ export class ThreadAdmin {
       tx.del(Family.keys, keys.threadKey(number));
       tx.del(Family.indexes, keys.threadIdIndexKey(threadId));
     });
-    this.#keys.forget(threadId);
+    this.#keys.forget(number);
     this.#log.reader.opened.forgetThread(number);
 
     let events = 0n;

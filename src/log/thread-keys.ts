@@ -25,11 +25,19 @@ export interface KeyHold {
 export interface WriteKeys {
   /** The thread's stored key, unwrapped, when it has one. */
   readonly existing: DataKey | undefined;
+  /** The internal number of the thread `existing` belongs to. */
+  readonly number: bigint | undefined;
   /** A fresh key for a thread about to be created (or first sealed), with its record. */
   readonly fresh: { key: DataKey; record: ThreadKeyRecord } | undefined;
-  /** Set by the job when it stored `fresh`. */
-  usedFresh: boolean;
-  release(): void;
+  /** Set by the job when it stored (or found stored) `fresh`: the thread number it belongs to. */
+  freshNumber: bigint | undefined;
+  /** Lets the keys go; `committed` says whether the write that used them is durable. */
+  release(committed: boolean): void;
+}
+
+/** The cache holds keys by thread number: a purged thread's id may name a new thread later. */
+function cacheId(number: bigint): string {
+  return number.toString();
 }
 
 /** The thread has no stored data key (yet). */
@@ -39,6 +47,8 @@ interface SharedFresh {
   key: Promise<{ key: DataKey; record: ThreadKeyRecord }>;
   holders: number;
   used: boolean;
+  /** The thread number the key was stored for. */
+  number: bigint | undefined;
 }
 
 /** Thrown in a write job whose thread got a key after the job's keys were gathered: gather again. */
@@ -96,44 +106,58 @@ export class ThreadKeys {
   async hold(number: bigint, threadId: string): Promise<KeyHold> {
     const record = this.record(this.#store, number);
     if (!record) return { key: undefined, release: () => undefined };
-    const lease = await this.#lease(threadId, record);
+    const lease = await this.#cache.acquire(cacheId(number), () => this.#unwrap(threadId, record));
     return { key: lease.key, release: () => lease.release() };
   }
 
   /** Gathers what a write to `threadId` needs. @throws KMS_UNAVAILABLE, DECRYPT_FAILED */
   async forWrite(threadId: string): Promise<WriteKeys> {
+    const numberBytes = this.#store.get(Family.indexes, keys.threadIdIndexKey(threadId));
+    const number = numberBytes ? keys.readU64(numberBytes) : undefined;
     let lease: DataKeyLease | undefined;
     let shared: SharedFresh | undefined;
-    try {
-      // A cached key needs no read at all; a miss reads the thread's key record and unwraps it.
-      lease = await this.#cache.acquire(threadId, () => this.#loadStored(threadId));
-    } catch (error) {
-      if (!(error instanceof NoStoredKey)) throw error;
-      if (this.sealing) shared = this.#shareFresh(threadId);
+    if (number !== undefined) {
+      try {
+        // Keys are cached by thread number: a cached key needs no further read.
+        lease = await this.#cache.acquire(cacheId(number), () =>
+          this.#loadStored(number, threadId),
+        );
+      } catch (error) {
+        if (!(error instanceof NoStoredKey)) throw error;
+      }
     }
+    if (!lease && this.sealing) shared = this.#shareFresh(threadId);
     const fresh = shared ? await shared.key : undefined;
     const write: WriteKeys = {
       existing: lease?.key,
+      number: lease ? number : undefined,
       fresh,
-      usedFresh: false,
-      release: () => {
+      freshNumber: undefined,
+      release: (committed) => {
         lease?.release();
         if (!shared) return;
-        shared.used ||= write.usedFresh;
+        // Only a durable write makes the fresh key the thread's: a failed commit stored nothing.
+        if (committed && write.freshNumber !== undefined) {
+          shared.used = true;
+          shared.number = write.freshNumber;
+        }
         if (--shared.holders > 0) return;
         this.#fresh.delete(threadId);
-        // A stored fresh key joins the cache, which owns it from then on; an unused one is wiped.
         if (!fresh) return;
-        if (shared.used) this.#cache.set(threadId, fresh.key);
-        else fresh.key.bytes.fill(0);
+        // A stored fresh key joins the cache (which owns it from then on) under the number it was
+        // stored for; an unused one is wiped.
+        if (shared.used && shared.number !== undefined) {
+          this.#cache.set(cacheId(shared.number), fresh.key);
+        } else {
+          fresh.key.bytes.fill(0);
+        }
       },
     };
     return write;
   }
 
-  async #loadStored(threadId: string): Promise<DataKey> {
-    const numberBytes = this.#store.get(Family.indexes, keys.threadIdIndexKey(threadId));
-    const record = numberBytes ? this.record(this.#store, keys.readU64(numberBytes)) : undefined;
+  async #loadStored(number: bigint, threadId: string): Promise<DataKey> {
+    const record = this.record(this.#store, number);
     if (!record) throw new NoStoredKey();
     return this.#unwrap(threadId, record);
   }
@@ -142,7 +166,7 @@ export class ThreadKeys {
     let shared = this.#fresh.get(threadId);
     if (!shared) {
       const key = this.#generate(threadId);
-      shared = { key, holders: 0, used: false };
+      shared = { key, holders: 0, used: false, number: undefined };
       this.#fresh.set(threadId, shared);
       // A failed generation is reported to every holder; the next writer tries again.
       key.catch(() => this.#fresh.delete(threadId));
@@ -161,8 +185,8 @@ export class ThreadKeys {
     number: bigint,
     write: WriteKeys,
   ): DataKey | undefined {
-    // A thread's key is never replaced (only purged with the thread, whose id goes first).
-    if (write.existing) return write.existing;
+    // The key gathered for this very thread number: a thread's key is never replaced.
+    if (write.existing && write.number === number) return write.existing;
     const stored = this.record(tx, number);
     if (stored) {
       // Stored by a concurrent writer of the same new thread, with the fresh key this job shares.
@@ -170,7 +194,7 @@ export class ThreadKeys {
         write.fresh &&
         Buffer.from(stored.wrapped).equals(Buffer.from(write.fresh.record.wrapped))
       ) {
-        write.usedFresh = true;
+        this.#markFresh(write, number);
         return write.fresh.key;
       }
       throw new StaleKeysError();
@@ -182,8 +206,12 @@ export class ThreadKeys {
       keys.threadKey(number),
       Buffer.from(ThreadKeyRecord.encode(write.fresh.record).finish()),
     );
-    write.usedFresh = true;
+    this.#markFresh(write, number);
     return write.fresh.key;
+  }
+
+  #markFresh(write: WriteKeys, number: bigint): void {
+    write.freshNumber = number;
   }
 
   async #generate(threadId: string): Promise<{ key: DataKey; record: ThreadKeyRecord }> {
@@ -198,10 +226,6 @@ export class ThreadKeys {
         dataKeyId: DATA_KEY_ID,
       },
     };
-  }
-
-  #lease(threadId: string, record: ThreadKeyRecord): Promise<DataKeyLease> {
-    return this.#cache.acquire(threadId, () => this.#unwrap(threadId, record));
   }
 
   async #unwrap(threadId: string, record: ThreadKeyRecord): Promise<DataKey> {
@@ -241,7 +265,7 @@ export class ThreadKeys {
     if (existing.key) return existing;
     const fresh = await this.#generate(threadId);
     if (await store(fresh.record)) {
-      this.#cache.set(threadId, fresh.key);
+      this.#cache.set(cacheId(number), fresh.key);
     } else {
       fresh.key.bytes.fill(0);
     }
@@ -263,8 +287,8 @@ export class ThreadKeys {
     );
   }
 
-  /** Forgets a thread's unwrapped key (crypto-shredding, purges). */
-  forget(threadId: string): void {
-    this.#cache.delete(threadId);
+  /** Forgets thread `number`'s unwrapped key (crypto-shredding, purges). */
+  forget(number: bigint): void {
+    this.#cache.delete(cacheId(number));
   }
 }

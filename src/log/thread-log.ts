@@ -84,16 +84,19 @@ export class ThreadLog {
   async #withKeys<T>(threadId: string, write: (jobKey: JobKey) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const gathered = await this.#keys.forWrite(threadId);
+      let committed = false;
       try {
         const jobKey = Object.assign(
           (tx: Parameters<JobKey>[0], number: bigint) => this.#keys.inJob(tx, number, gathered),
           { sealTitles: this.#keys.sealTitles },
         );
-        return await write(jobKey);
+        const result = await write(jobKey);
+        committed = true;
+        return result;
       } catch (error) {
         if (!(error instanceof StaleKeysError) || attempt >= KEY_ATTEMPTS) throw error;
       } finally {
-        gathered.release();
+        gathered.release(committed);
       }
     }
   }
