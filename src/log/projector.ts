@@ -1,4 +1,12 @@
-import { Family, keys, type FamilyName, type Row, type ScanOptions } from '../storage/index.js';
+import {
+  Counter,
+  Family,
+  keys,
+  type CounterName,
+  type FamilyName,
+  type Row,
+  type ScanOptions,
+} from '../storage/index.js';
 import {
   embedding,
   records,
@@ -101,10 +109,12 @@ export function projectEvent(
   record.revision = event.revision;
   record.position = event.position;
   record.updatedAtMs = event.timeMs;
+  bumpCounter(target, Counter.events, 1n);
 
   const payload = event.payload;
   switch (payload?.$case) {
     case 'threadCreated': {
+      bumpCounter(target, Counter.threads, 1n);
       const created = payload.value;
       record.id = event.threadId;
       record.title = created.title;
@@ -121,6 +131,7 @@ export function projectEvent(
       break;
     case 'threadDeleted':
       record.deleted = true;
+      bumpCounter(target, Counter.deletedThreads, 1n);
       break;
     case 'membersAdded': {
       // Member lists are replaced, never changed in place: published events keep theirs.
@@ -134,6 +145,7 @@ export function projectEvent(
       break;
     }
     case 'messageCreated': {
+      bumpCounter(target, Counter.messages, 1n);
       const message = payload.value;
       const encoded = encodedMessage ?? records.message.encode(message);
       target.put(Family.versions, keys.versionKey(thread, message.seq, message.version), encoded);
@@ -157,6 +169,7 @@ export function projectEvent(
       view.message = message;
       target.put(Family.tails, keys.tailKey(thread, message.seq), records.messageView.encode(view));
       if (payload.$case === 'messageDeleted') {
+        bumpCounter(target, Counter.deletedMessages, 1n);
         record.messageCount -= 1n;
         if (message.replyToId) adjustReplyCount(target, thread, message.replyToId, -1);
         if (record.lastMessage?.seq === message.seq) {
@@ -216,6 +229,27 @@ export function finishThread(state: ThreadState, target: ProjectionTarget): void
     }
   }
   state.before = { memberIds: [...record.memberIds], position: record.position };
+}
+
+/**
+ * Adds `delta` to an exact total (threads, messages, events …), in the same batch as the event
+ * that changes it, so the totals survive restarts without a recount and a rebuild reproduces them.
+ */
+export function bumpCounter(
+  target: Pick<ProjectionTarget, 'get' | 'put'>,
+  name: CounterName,
+  delta: bigint,
+): void {
+  if (delta === 0n) return;
+  const key = keys.counterKey(name);
+  const current = target.get(Family.indexes, key);
+  target.put(Family.indexes, key, keys.u64((current ? keys.readU64(current) : 0n) + delta));
+}
+
+/** Reads an exact total. */
+export function readCounter(target: Pick<ProjectionTarget, 'get'>, name: CounterName): bigint {
+  const current = target.get(Family.indexes, keys.counterKey(name));
+  return current ? keys.readU64(current) : 0n;
 }
 
 function adjustReplyCount(

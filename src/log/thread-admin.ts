@@ -1,6 +1,7 @@
 import { ThreadKeyRecord } from '../gen/progressdb/storage/v1/records.js';
 import type { DataKey } from '../crypto/index.js';
 import {
+  Counter,
   Family,
   IndexPrefixes,
   keys,
@@ -9,6 +10,7 @@ import {
   type WriteTransaction,
 } from '../storage/index.js';
 import { isSealedMessage, sealMessage } from './message-sealing.js';
+import { bumpCounter } from './projector.js';
 import { threadNotFound } from './errors.js';
 import { embedding, records, type EventRecord, type MessageRecord } from './record-codec.js';
 import type { ThreadKeys } from './thread-keys.js';
@@ -60,6 +62,7 @@ export class ThreadAdmin {
     this.#log.reader.opened.forgetThread(number);
 
     let events = 0n;
+    const removed = { threads: 0n, deletedThreads: 0n, messages: 0n, deletedMessages: 0n };
     const recordBytes = this.#store.get(Family.threads, keys.threadKey(number));
     const thread = recordBytes ? records.thread.decode(recordBytes) : undefined;
     // Rows found through the events: their positions.
@@ -69,9 +72,15 @@ export class ThreadAdmin {
         limit: PURGE_CHUNK,
       });
       if (rows.length === 0) break;
-      const positions = rows.map((row) =>
-        keys.positionIndexKey(records.event.decode(row.value).position),
-      );
+      const positions = rows.map((row) => {
+        const event = records.event.decode(row.value);
+        const kind = event.payload?.$case;
+        if (kind === 'threadCreated') removed.threads++;
+        else if (kind === 'threadDeleted') removed.deletedThreads++;
+        else if (kind === 'messageCreated') removed.messages++;
+        else if (kind === 'messageDeleted') removed.deletedMessages++;
+        return keys.positionIndexKey(event.position);
+      });
       await this.#log.runJob((tx) => {
         for (const row of rows) tx.del(Family.events, row.key);
         for (const key of positions) tx.del(Family.indexes, key);
@@ -89,6 +98,12 @@ export class ThreadAdmin {
         }
       }
       tx.del(Family.threads, keys.threadKey(number));
+      // The exact totals lose what the thread contributed.
+      bumpCounter(tx, Counter.events, -events);
+      bumpCounter(tx, Counter.threads, -removed.threads);
+      bumpCounter(tx, Counter.deletedThreads, -removed.deletedThreads);
+      bumpCounter(tx, Counter.messages, -removed.messages);
+      bumpCounter(tx, Counter.deletedMessages, -removed.deletedMessages);
     });
     return events;
   }

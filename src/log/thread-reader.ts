@@ -1,8 +1,9 @@
-import { Family, keys, type RocksStore } from '../storage/index.js';
+import { Counter, Family, keys, type CounterName, type RocksStore } from '../storage/index.js';
 import { messageNotFound, threadNotFound } from './errors.js';
 import type { DataKey } from '../crypto/index.js';
 import { access, type Actor } from './access-rules.js';
 import { OpenedMessages, openEvent, openThread } from './message-sealing.js';
+import { readCounter } from './projector.js';
 import type { ThreadKeys } from './thread-keys.js';
 import { findThread } from './commands.js';
 import {
@@ -53,6 +54,13 @@ export class ThreadReader {
   constructor(store: RocksStore, keys: ThreadKeys) {
     this.#keys = keys;
     this.#store = store;
+  }
+
+  /** The exact totals (threads, messages, events …), kept in the same batches as the events. */
+  counters(): Record<CounterName, bigint> {
+    const totals = {} as Record<CounterName, bigint>;
+    for (const name of Object.values(Counter)) totals[name] = readCounter(this.#store, name);
+    return totals;
   }
 
   /** A thread's internal number, if the thread exists. */

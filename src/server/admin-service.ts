@@ -1,5 +1,6 @@
 import type { AdminServiceServer } from '../gen/progressdb/v1/admin_service.js';
-import { invalidField, type ThreadAdmin } from '../log/index.js';
+import { invalidField, type ThreadAdmin, type ThreadLog } from '../log/index.js';
+import type { TailHub } from '../tail/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { notYetUnary, serverStream, unary, type AdapterDeps } from './call-adapters.js';
 import { requireId } from './request-validation.js';
@@ -8,19 +9,48 @@ import { requireId } from './request-validation.js';
 const KMS_KEY_ID = /^[A-Za-z0-9:/_.+=@-]{1,256}$/;
 
 /**
- * AdminService (admin keys only): purging threads with crypto-shredding, re-wrapping data keys,
- * sealing records written in the clear; statistics and retention come with a later version
+ * AdminService (admin keys only): statistics, purging threads with crypto-shredding, re-wrapping
+ * data keys, sealing records written in the clear; retention comes with a later version
  * (UNIMPLEMENTED).
  * Data flow: admin → AdminService → ThreadAdmin → writer jobs.
  */
 export function adminService(
   deps: AdapterDeps,
   admin: ThreadAdmin,
+  log: ThreadLog,
+  hub: TailHub<unknown>,
   logger: Logger,
 ): AdminServiceServer {
   const service = 'AdminService';
+  const startedAt = Date.now();
   return {
-    getStats: notYetUnary(deps, service, 'GetStats'),
+    getStats: unary(deps, service, 'GetStats', () => {
+      const totals = log.reader.counters();
+      const tails = hub.stats();
+      const commit = log.lastCommit;
+      return {
+        threads: totals.threads,
+        deletedThreads: totals.deleted_threads,
+        messages: totals.messages,
+        deletedMessages: totals.deleted_messages,
+        events: totals.events,
+        columnFamilies: [],
+        subscribers: Object.entries(tails.subscribers).map(([kind, count]) => ({
+          kind,
+          count: BigInt(count),
+        })),
+        uptimeSeconds: BigInt(Math.floor((Date.now() - startedAt) / 1000)),
+        lastGroupCommit: commit
+          ? {
+              commands: commit.commands,
+              events: commit.events,
+              bytes: BigInt(commit.bytes),
+              durationMicros: BigInt(Math.round(commit.durationMicros)),
+            }
+          : undefined,
+        position: log.position,
+      };
+    }),
     runRetention: notYetUnary(deps, service, 'RunRetention'),
     encryptExisting: serverStream(
       deps,

@@ -155,7 +155,7 @@ export class ProgressDbServer {
     );
     server.addService(
       guardDecoding(AdminServiceService),
-      adminService(adapter, deps.admin, deps.logger),
+      adminService(adapter, deps.admin, log, tails, deps.logger),
     );
     const health = new HealthImplementation({ '': 'SERVING' });
     for (const name of SERVICE_NAMES) health.setStatus(name, 'SERVING');

@@ -21,6 +21,8 @@ export type WriteJob<T, P> = (tx: WriteTransaction<P>) => T;
 /** Figures of one group commit. */
 export interface GroupCommitInfo {
   commands: number;
+  /** Items the group's jobs published (for the log: events appended). */
+  events: number;
   ops: number;
   bytes: number;
   durationMicros: number;
@@ -235,6 +237,7 @@ export class GroupCommitWriter<P> {
     for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
     const info: GroupCommitInfo = {
       commands: group.accepted.length,
+      events: group.published.length,
       ops: ops.length,
       bytes,
       durationMicros,

@@ -1,6 +1,6 @@
 export { Family, ALL_FAMILIES, PROJECTION_FAMILIES, type FamilyName } from './column-families.js';
 export * as keys from './keys.js';
-export { IndexPrefixes } from './keys.js';
+export { Counter, IndexPrefixes, type CounterName } from './keys.js';
 export {
   RocksStore,
   type BatchOp,

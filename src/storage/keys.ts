@@ -17,7 +17,26 @@ export const IndexPrefix = {
   position: 0x04,
   /** user ‖ position ‖ thread number → (empty): a user's threads by latest activity */
   userThread: 0x05,
+  /** counter name → u64: exact totals kept in the same batches as the events */
+  counter: 0x06,
 } as const;
+
+/** The exact totals kept in `indexes` (see `counterKey`). */
+export const Counter = {
+  threads: 'threads',
+  deletedThreads: 'deleted_threads',
+  messages: 'messages',
+  deletedMessages: 'deleted_messages',
+  events: 'events',
+} as const;
+
+/** The name of a counter. */
+export type CounterName = (typeof Counter)[keyof typeof Counter];
+
+/** `indexes` key of a counter. */
+export function counterKey(name: CounterName): Buffer {
+  return Buffer.concat([Buffer.from([IndexPrefix.counter]), Buffer.from(name)]);
+}
 
 /** Keys of the `default` family. */
 export const MetaKey = {

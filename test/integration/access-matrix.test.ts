@@ -282,6 +282,7 @@ const CELLS: readonly Cell[] = [
     service: 'AdminService',
     rpc: 'GetStats',
     unary: (api) => api.admin.getStats({}),
+    admin: OK,
     ...notForFrontends,
   },
   {

@@ -226,3 +226,56 @@ test('EncryptExisting seals what was written in the clear, consistently with a r
   });
   await server.close();
 });
+
+test('GetStats: exact totals that survive a restart and follow deletes and purges', async () => {
+  let server = await startTestServer();
+  const api = server.api('alice');
+  await api.messages.appendMessages({
+    threadId: 'stats-a',
+    createThread: true,
+    messages: [
+      { role: 'user', body: 1 },
+      { role: 'user', body: 2, messageId: 'gone-msg' },
+    ],
+  });
+  await api.messages.deleteMessage({ threadId: 'stats-a', messageId: 'gone-msg' });
+  await api.messages.appendMessage({
+    threadId: 'stats-b',
+    role: 'user',
+    body: 3,
+    createThread: true,
+  });
+  await api.threads.deleteThread({ threadId: 'stats-b' });
+  const tail = api.raw.tails.tailThread({ threadId: 'stats-a' }, api.metadata);
+  tail.on('error', () => undefined);
+  await new Promise((resolve) => tail.once('data', resolve));
+  const stats = await admin(server).admin.getStats({});
+  assert.deepEqual(
+    {
+      threads: stats.threads,
+      deletedThreads: stats.deletedThreads,
+      messages: stats.messages,
+      deletedMessages: stats.deletedMessages,
+      events: stats.events,
+    },
+    { threads: 2n, deletedThreads: 1n, messages: 3n, deletedMessages: 1n, events: 7n },
+  );
+  assert.deepEqual(
+    stats.subscribers.find((entry) => entry.kind === 'thread'),
+    { kind: 'thread', count: 1n },
+  );
+  assert.equal(stats.position, 7n);
+  assert.ok(stats.lastGroupCommit && stats.lastGroupCommit.events >= 1);
+  tail.cancel();
+  server = await server.restart();
+  try {
+    await admin(server).admin.purgeThread({ threadId: 'stats-b' });
+    const after = await admin(server).admin.getStats({});
+    assert.deepEqual(
+      [after.threads, after.deletedThreads, after.messages, after.deletedMessages, after.events],
+      [1n, 0n, 2n, 1n, 4n],
+    );
+  } finally {
+    await server.close();
+  }
+});

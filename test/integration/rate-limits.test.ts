@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
-import { errorInfo, failure, type Api } from '../support/api-client.js';
+import { errorInfo, type Api } from '../support/api-client.js';
 import { TailReader } from '../support/tail-client.js';
 import { startTestServer, TEST_KEYS, type TestServer } from '../support/test-server.js';
 
@@ -144,8 +144,8 @@ void test('frontend users each have their own bucket, whatever frontend key they
 void test('admin keys are not rate limited by default', async () => {
   const admin = server.apiWith(bearer(TEST_KEYS.admin));
   for (let i = 0; i < KEY_BURST * 2; i++) {
-    const { code } = await failure(admin.admin.getStats({}));
-    assert.equal(code, status.UNIMPLEMENTED, `call ${i + 1}`);
+    const stats = await admin.admin.getStats({});
+    assert.ok(stats.uptimeSeconds >= 0n, `call ${i + 1}`);
   }
 });
 

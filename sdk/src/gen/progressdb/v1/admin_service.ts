@@ -28,7 +28,10 @@ export interface GetStatsResponse {
   deletedMessages: bigint;
   /** Events in every log. */
   events: bigint;
-  /** Storage per column family. */
+  /**
+   * Storage per column family (empty for now: the RocksDB binding reads properties of the default
+   * family only).
+   */
   columnFamilies: ColumnFamilyStats[];
   /** Live tail subscribers by kind. */
   subscribers: SubscriberStats[];
