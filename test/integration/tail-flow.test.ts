@@ -3,14 +3,7 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { StalledTail } from '../support/stalled-tail.js';
 import { TailReader } from '../support/tail-client.js';
-import { startTestServer, TEST_KEYS } from '../support/test-server.js';
-
-function metadata(): grpc.Metadata {
-  const values = new grpc.Metadata();
-  values.set('authorization', `Bearer ${TEST_KEYS.backend}`);
-  values.set('x-user-id', 'alice');
-  return values;
-}
+import { backendMetadata as metadata, startTestServer, TEST_KEYS } from '../support/test-server.js';
 
 test('an idle tail gets heartbeats at the configured interval, carrying its position', async () => {
   const server = await startTestServer({ env: { PROGRESSDB_TAIL_HEARTBEAT_MS: '50' } });

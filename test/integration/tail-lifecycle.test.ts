@@ -3,14 +3,11 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { TailServiceClient } from '../../src/gen/progressdb/v1/tail_service.js';
 import { TailReader } from '../support/tail-client.js';
-import { startTestServer, TEST_KEYS, type TestServer } from '../support/test-server.js';
-
-function metadata(): grpc.Metadata {
-  const values = new grpc.Metadata();
-  values.set('authorization', `Bearer ${TEST_KEYS.backend}`);
-  values.set('x-user-id', 'alice');
-  return values;
-}
+import {
+  backendMetadata as metadata,
+  startTestServer,
+  type TestServer,
+} from '../support/test-server.js';
 
 function subscribers(server: TestServer): number {
   const { thread, user, all } = server.app.tails.stats().subscribers;

@@ -5,7 +5,11 @@ import { TailServiceClient } from '../../src/gen/progressdb/v1/tail_service.js';
 import { EventType } from '../../src/gen/progressdb/v1/tail_service.js';
 import type { Api } from '../support/api-client.js';
 import { TailReader } from '../support/tail-client.js';
-import { startTestServer, TEST_KEYS, type TestServer } from '../support/test-server.js';
+import {
+  backendMetadata as metadata,
+  startTestServer,
+  type TestServer,
+} from '../support/test-server.js';
 
 let server: TestServer;
 let api: Api;
@@ -18,13 +22,6 @@ before(async () => {
 });
 
 after(() => server.close());
-
-function metadata(user = 'alice'): grpc.Metadata {
-  const values = new grpc.Metadata();
-  values.set('authorization', `Bearer ${TEST_KEYS.backend}`);
-  values.set('x-user-id', user);
-  return values;
-}
 
 function tailThread(threadId: string, afterRevision?: bigint, client = api.raw.tails): TailReader {
   return new TailReader(client.tailThread({ threadId, afterRevision }, metadata()));

@@ -13,6 +13,14 @@ export const TEST_KEYS = {
   backend: 'test-backend-key-0123456789',
 } as const;
 
+/** gRPC metadata of a backend key acting as `user`, for the raw (streaming) clients. */
+export function backendMetadata(user = 'alice'): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${TEST_KEYS.backend}`);
+  metadata.set('x-user-id', user);
+  return metadata;
+}
+
 /** A real ProgressDB on 127.0.0.1:0 with a temp data folder, and clients for it. */
 export interface TestServer {
   readonly address: string;
