@@ -60,8 +60,8 @@ export function databasePath(dataDir: string): string {
 }
 
 /**
- * Wires ProgressDB together from a loaded configuration: storage, the log, the gRPC server.
- * Data flow: config → RocksStore → ThreadLog → ProgressDbServer.
+ * Wires ProgressDB together from a loaded configuration: keys, storage, encryption, the log, the
+ * gRPC server. Data flow: config → (RocksStore, KeyProvider → ThreadKeys) → ThreadLog → server.
  */
 export async function startApp(config: Config, logger: Logger): Promise<App> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -70,7 +70,12 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   const tokens = new UserTokenSigner(secrets.keyring, { maxTtlSeconds: config.maxTokenTtlSeconds });
   const limits = new CallRateLimiter(config.rateLimits);
   const provider = await openKeyProvider(config);
-  const store = await RocksStore.open(databasePath(config.dataDir));
+  const store = await RocksStore.open(databasePath(config.dataDir)).catch(
+    async (error: unknown) => {
+      await provider.close();
+      throw error;
+    },
+  );
   const threadKeys = new ThreadKeys(store, {
     provider,
     cache: new DataKeyCache({
