@@ -6,7 +6,7 @@ import {
   type ServerErrorResponse,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
-import { ProgressDbError } from '../log/index.js';
+import { ProgressDbError, Reason } from '../log/index.js';
 import type { Logger } from '../telemetry/index.js';
 import {
   authenticate,
@@ -123,9 +123,12 @@ export function serverStream<Req, Res>(
 ): handleServerStreamingCall<Req, Res> {
   return (call) => {
     const requestId = requestIdOf(call.metadata);
+    let finished = false;
     const fail = (error: unknown): void => {
+      if (finished || call.cancelled) return;
+      finished = true;
       // grpc-js sends the status of a stream that emits 'error'; destroy() would send nothing.
-      if (!call.cancelled) call.emit('error', failure(deps, method, error, requestId));
+      call.emit('error', failure(deps, method, error, requestId));
     };
     if (deps.gate.draining) {
       fail(shuttingDown());
@@ -137,15 +140,41 @@ export function serverStream<Req, Res>(
       const release = deps.limits.acquireTail(context);
       if (!release) throw tooManyTails(deps.limits.maxTailsPerUser);
       call.once('cancelled', release);
+      // A stream outlives no token: it ends when the caller's user token expires.
+      const expiry = context.expiresAt
+        ? atTime(context.expiresAt, () =>
+            fail(new ProgressDbError(Reason.userTokenExpired, 'the user token expired')),
+          )
+        : undefined;
       handler(call.request, context, call)
-        .finally(release)
+        .finally(() => {
+          release();
+          if (expiry) clearTimeout(expiry.timer);
+        })
         .then(() => {
-          if (!call.cancelled) call.end();
+          if (finished || call.cancelled) return;
+          finished = true;
+          call.end();
         }, fail);
     } catch (error) {
       fail(error);
     }
   };
+}
+
+/** Runs `action` at `when`, in steps a timer can take (timers cap at ~24.8 days). */
+function atTime(when: Date, action: () => void): { timer: NodeJS.Timeout } {
+  const handle = { timer: undefined as unknown as NodeJS.Timeout };
+  const arm = (): void => {
+    const wait = when.getTime() - Date.now();
+    if (wait <= 0) {
+      action();
+      return;
+    }
+    handle.timer = setTimeout(arm, Math.min(wait, 2 ** 31 - 1));
+  };
+  arm();
+  return handle;
 }
 
 /** A unary RPC that a later version serves: UNIMPLEMENTED, after authentication. */

@@ -17,6 +17,8 @@ export interface CallContext {
   keyId: string;
   userId: string;
   confined: boolean;
+  /** When the caller's user token expires (frontend keys); long calls (tails) end then. */
+  expiresAt?: Date;
 }
 
 /** Metadata keys of the calling conventions (API.md). */
@@ -68,12 +70,13 @@ export function authenticate(
   const key = match?.[1] ? auth.keys.lookup(match[1]) : undefined;
   if (!key) throw new ProgressDbError(Reason.invalidApiKey, 'the API key is not valid');
   let userId = '';
+  let expiresAt: Date | undefined;
   if (key.role === 'frontend') {
     const token = single(metadata, MetadataKey.userToken);
     if (!token) {
       throw new ProgressDbError(Reason.missingCredentials, 'a frontend key needs an x-user-token');
     }
-    userId = auth.tokens.verify(token).userId;
+    ({ userId, expiresAt } = auth.tokens.verify(token));
   } else if (key.role === 'backend') {
     const asUser = single(metadata, MetadataKey.userId);
     if (asUser !== undefined && asUser !== '') userId = requireId(asUser, MetadataKey.userId);
@@ -84,7 +87,14 @@ export function authenticate(
       service,
     });
   }
-  return { role: key.role, keyId: key.id, userId, confined: key.role === 'frontend' };
+  const context: CallContext = {
+    role: key.role,
+    keyId: key.id,
+    userId,
+    confined: key.role === 'frontend',
+  };
+  if (expiresAt) context.expiresAt = expiresAt;
+  return context;
 }
 
 /** The actor of the log a call acts as. */

@@ -87,3 +87,26 @@ test('shutdown ends every tail with UNAVAILABLE SHUTTING_DOWN and where to resum
   assert.equal(allEnd.metadata.last_position, String(all.events.at(-1)?.position));
   api.close();
 });
+
+test('a frontend tail ends with USER_TOKEN_EXPIRED when its user token expires', async () => {
+  const frontendKey = 'frontend-key-expiry-0123456789';
+  const server = await startTestServer({
+    env: {
+      PROGRESSDB_FRONTEND_KEYS: frontendKey,
+      PROGRESSDB_SIGNING_SECRETS: 'k1:a-signing-secret-of-at-least-32-characters',
+    },
+  });
+  try {
+    const api = server.api('alice');
+    await api.threads.createThread({ threadId: 'expiring', memberIds: ['dana'] });
+    const { token } = await api.auth.signUser({ userId: 'dana', ttlSeconds: 1 });
+    const dana = server.apiWith({ authorization: `Bearer ${frontendKey}`, 'x-user-token': token });
+    const tail = new TailReader(dana.raw.tails.tailThread({ threadId: 'expiring' }, dana.metadata));
+    assert.equal((await tail.next()).kind, 'caughtUp');
+    const end = await tail.ended;
+    assert.deepEqual([end.code, end.reason], [grpc.status.UNAUTHENTICATED, 'USER_TOKEN_EXPIRED']);
+    await settle(server, 0);
+  } finally {
+    await server.close();
+  }
+});
