@@ -540,8 +540,8 @@ export function changeThread(
   let payload: EventPayload | undefined;
   switch (change.kind) {
     case 'update': {
-      titleKey = jobKey?.sealTitles ? jobKey(tx, state.number) : undefined;
-      const key = jobKey ? jobKey(tx, state.number) : undefined;
+      const key = jobKey?.(tx, state.number);
+      titleKey = jobKey?.sealTitles ? key : undefined;
       payload = {
         $case: 'threadUpdated',
         value: {

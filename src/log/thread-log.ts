@@ -71,10 +71,6 @@ export class ThreadLog {
     return () => this.#listeners.delete(listener);
   }
 
-  #run<T>(job: WriteJob<T, CommittedEvent>): Promise<T> {
-    return this.#writer.submit(job);
-  }
-
   /** Runs a maintenance job (purges, key rotation) through the single writer, in order with the rest. */
   runJob<T>(job: WriteJob<T, CommittedEvent>): Promise<T> {
     return this.#writer.submit(job);
@@ -123,7 +119,7 @@ export class ThreadLog {
     input: Parameters<typeof commands.createThread>[2],
   ): Promise<ThreadRecord> {
     return this.#withKeys(input.threadId, (jobKey) =>
-      this.#run((tx) => commands.createThread(tx, actor, input, jobKey)),
+      this.runJob((tx) => commands.createThread(tx, actor, input, jobKey)),
     );
   }
 
@@ -140,7 +136,7 @@ export class ThreadLog {
     },
   ): Promise<AppendResult> {
     return this.#withKeys(input.threadId, (jobKey) =>
-      this.#run((tx) => commands.appendMessages(tx, actor, input, jobKey)),
+      this.runJob((tx) => commands.appendMessages(tx, actor, input, jobKey)),
     );
   }
 
@@ -150,7 +146,7 @@ export class ThreadLog {
     input: Parameters<typeof commands.changeMessage>[2],
   ): Promise<MessageViewRecord> {
     return this.#withKeys(input.threadId, (jobKey) =>
-      this.#run((tx) => commands.changeMessage(tx, actor, input, jobKey)),
+      this.runJob((tx) => commands.changeMessage(tx, actor, input, jobKey)),
     );
   }
 
@@ -159,7 +155,7 @@ export class ThreadLog {
     actor: Actor,
     input: Parameters<typeof commands.react>[2],
   ): Promise<MessageViewRecord> {
-    const view = await this.#run((tx) => commands.react(tx, actor, input));
+    const view = await this.runJob((tx) => commands.react(tx, actor, input));
     return this.#opened(input.threadId, view, (value, key) => openView(input.threadId, value, key));
   }
 
@@ -171,9 +167,9 @@ export class ThreadLog {
     const record =
       input.change.kind === 'update'
         ? await this.#withKeys(input.threadId, (jobKey) =>
-            this.#run((tx) => commands.changeThread(tx, actor, input, jobKey)),
+            this.runJob((tx) => commands.changeThread(tx, actor, input, jobKey)),
           )
-        : await this.#run((tx) => commands.changeThread(tx, actor, input));
+        : await this.runJob((tx) => commands.changeThread(tx, actor, input));
     return this.#opened(input.threadId, record, openThread);
   }
 

@@ -4,7 +4,7 @@ import type { DataKey } from '../crypto/index.js';
 import { access, type Actor } from './access-rules.js';
 import { OpenedMessages, openEvent, openThread } from './message-sealing.js';
 import { readCounter } from './projector.js';
-import type { ThreadKeys } from './thread-keys.js';
+import type { KeyHold, ThreadKeys } from './thread-keys.js';
 import { findThread } from './commands.js';
 import {
   records,
@@ -362,14 +362,19 @@ export class ThreadReader {
     limit: number,
   ): Promise<{ thread: bigint; event: EventRecord }[]> {
     const found = this.#eventsAfterPosition(after, limit);
-    const opened: { thread: bigint; event: EventRecord }[] = [];
-    for (const { thread, event } of found) {
-      opened.push({
+    // One key hold per thread of the chunk, not one per event.
+    const holds = new Map<bigint, KeyHold>();
+    try {
+      for (const { thread, event } of found) {
+        if (!holds.has(thread)) holds.set(thread, await this.#keys.hold(thread, event.threadId));
+      }
+      return found.map(({ thread, event }) => ({
         thread,
-        event: await this.#withKey(thread, event.threadId, (key) => openEvent(event, key)),
-      });
+        event: openEvent(event, holds.get(thread)?.key),
+      }));
+    } finally {
+      for (const hold of holds.values()) hold.release();
     }
-    return opened;
   }
 
   #eventsAfterPosition(after: bigint, limit: number): { thread: bigint; event: EventRecord }[] {

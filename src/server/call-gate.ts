@@ -12,11 +12,6 @@ export class CallGate {
     return this.#draining;
   }
 
-  /** How many calls are in flight. */
-  get inFlight(): number {
-    return this.#inFlight;
-  }
-
   /** Marks a call as started; returns false when draining (the call must be refused). */
   enter(): boolean {
     if (this.#draining) return false;

@@ -1,20 +1,10 @@
+import type { Limits as ConfigLimits } from '../config/index.js';
 import type { ExpectedRevision } from '../log/index.js';
 import { invalidField, payloadTooLarge } from '../log/index.js';
 import type { ExpectedRevision as WireExpectedRevision } from '../gen/progressdb/v1/types.js';
 
-/** The request limits of API.md (configurable). */
-export interface Limits {
-  maxBodyBytes: number;
-  maxMetadataEntries: number;
-  maxMetadataEntryBytes: number;
-  maxTitleChars: number;
-  maxReactionBytes: number;
-  maxRoleChars: number;
-  maxBatchMessages: number;
-  maxBatchBytes: number;
-  maxPageSize: number;
-  maxMembersPerCall: number;
-}
+/** The request limits of API.md (configurable): the configuration's slice the server checks. */
+export type Limits = Omit<ConfigLimits, 'maxReceiveMessageBytes'>;
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._~:@-]{0,127}$/;
 /**

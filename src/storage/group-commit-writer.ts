@@ -105,11 +105,6 @@ export class GroupCommitWriter<P> {
     return this.#lastCommit;
   }
 
-  /** How many jobs wait for a group. */
-  get queued(): number {
-    return this.#queue.length;
-  }
-
   /**
    * Runs `job` in a group and resolves with its result once the group is durable.
    * @throws WriterClosedError after `close()`; whatever the job throws; the commit's error.

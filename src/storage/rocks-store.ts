@@ -152,11 +152,6 @@ export class RocksStore {
     this.#commits?.poll();
   }
 
-  /** A RocksDB property, such as `rocksdb.estimate-num-keys`. */
-  property(name: string): string {
-    return this.#db.getProperty(name);
-  }
-
   /** Closes the database. */
   async close(): Promise<void> {
     await this.#commits?.close();

@@ -17,7 +17,10 @@ export const protobufFileName = "progressdb/v1/auth_service.proto";
 export interface SignUserRequest {
   /** The user the token is for. */
   userId: string;
-  /** How long the token is valid, in seconds (default 3600, at most 30 days). */
+  /**
+   * How long the token is valid, in seconds (default 3600; at most the server's configured
+   * maximum, 30 days by default).
+   */
   ttlSeconds: number;
 }
 

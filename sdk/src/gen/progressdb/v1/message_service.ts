@@ -95,7 +95,10 @@ export interface AppendMessageResponse {
 export interface AppendMessagesRequest {
   /** The thread to append to. */
   threadId: string;
-  /** The messages (at least 1, at most 1000, at most 4 MiB in all). */
+  /**
+   * The messages: 1 to 1000, at most 4 MiB in all, counting bodies, metadata and about 640 bytes
+   * per message for its copy in the response (so an accepted batch's response fits 4 MiB).
+   */
   messages: NewMessage[];
   /** The condition on the thread's head revision (default: any). */
   expectedRevision:
