@@ -124,6 +124,31 @@ export interface TailConfig {
   readonly maxBufferedBytes: number;
 }
 
+/** Telemetry: the Prometheus endpoint; traces and OTLP export follow the standard `OTEL_*` variables. */
+export interface TelemetryConfig {
+  /** Whether telemetry runs at all; off, it costs nothing. Default `true`. */
+  readonly enabled: boolean;
+  /** Where `/metrics` is served for Prometheus; `undefined` (the value `off`) serves nothing. Default `127.0.0.1:9464`. */
+  readonly metricsListen: ListenAddress | undefined;
+}
+
+/**
+ * Retention policies; each is off until set. Runs every `intervalSeconds` and on
+ * `AdminService.RunRetention`, in batches of `batchSize` removals per write job.
+ */
+export interface RetentionConfig {
+  /** Soft-deleted threads are purged this many seconds after their deletion. Default off. */
+  readonly deletedThreadGraceSeconds: number | undefined;
+  /** Messages older than this many seconds are removed (a thread may override it in metadata). Default off. */
+  readonly messageTtlSeconds: number | undefined;
+  /** Most versions kept per message; older ones are removed, the latest always kept. Default off. */
+  readonly maxVersions: number | undefined;
+  /** Seconds between scheduled runs; 0 runs only on demand. Default 3600. */
+  readonly intervalSeconds: number;
+  /** Most removals in one write job, so appends keep flowing during a large purge. Default 500. */
+  readonly batchSize: number;
+}
+
 /** The validated, deeply frozen configuration of one server process; built by `loadConfig`. */
 export interface Config {
   /** Folder holding the database and the generated key file, absolute. Default `./data` against the working directory. */
@@ -161,10 +186,15 @@ export interface Config {
   readonly tails: TailConfig;
   /** Envelope encryption settings. */
   readonly encryption: EncryptionConfig;
+  /** Metrics endpoint and tracing. */
+  readonly telemetry: TelemetryConfig;
+  /** Retention policies. */
+  readonly retention: RetentionConfig;
 }
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
+const DAY_SECONDS = 24 * 3600;
 
 /** An integer schema whose every failure says the one thing the operator needs: the allowed range. */
 function integer(min: number, max: number) {
@@ -391,6 +421,25 @@ export const configSchema = z
       maxBufferedEvents: integer(1, 10_000_000),
       maxBufferedBytes: integer(1024, 4096 * MiB),
     }),
+    telemetry: z.object({
+      enabled: z.boolean({ error: 'must be on or off (true or false in the config file)' }),
+      metricsListen: z.union([z.literal('off').transform(() => undefined), listenAddress]),
+    }),
+    retention: z
+      .object({
+        deletedThreadGraceSeconds: integer(0, 100 * 366 * DAY_SECONDS).optional(),
+        messageTtlSeconds: integer(1, 100 * 366 * DAY_SECONDS).optional(),
+        maxVersions: integer(1, 1_000_000).optional(),
+        intervalSeconds: integer(0, 366 * DAY_SECONDS),
+        batchSize: integer(1, 100_000),
+      })
+      .transform((retention): RetentionConfig => ({
+        deletedThreadGraceSeconds: retention.deletedThreadGraceSeconds,
+        messageTtlSeconds: retention.messageTtlSeconds,
+        maxVersions: retention.maxVersions,
+        intervalSeconds: retention.intervalSeconds,
+        batchSize: retention.batchSize,
+      })),
   })
   .superRefine(
     (config, ctx) => {

@@ -83,8 +83,37 @@ void test('applies every default when nothing is configured', () => {
       keyCacheSize: 10_000,
       keyCacheTtlMs: 3_600_000,
     },
+    telemetry: {
+      enabled: true,
+      metricsListen: { host: '127.0.0.1', port: 9464, address: '127.0.0.1:9464' },
+    },
+    retention: {
+      deletedThreadGraceSeconds: undefined,
+      messageTtlSeconds: undefined,
+      maxVersions: undefined,
+      intervalSeconds: 3600,
+      batchSize: 500,
+    },
   };
   assert.deepEqual(config, expected);
+});
+
+void test('metrics endpoint can be turned off, retention policies set', () => {
+  const config = loadConfig({
+    argv: ['--metrics-listen', 'off', '--retention-max-versions', '3'],
+    env: { PROGRESSDB_RETENTION_MESSAGE_TTL_SECONDS: '86400' },
+    cwd,
+  });
+  assert.equal(config.telemetry.metricsListen, undefined);
+  assert.equal(config.retention.maxVersions, 3);
+  assert.equal(config.retention.messageTtlSeconds, 86_400);
+  assert.equal(config.retention.deletedThreadGraceSeconds, undefined);
+  const err = loadError({
+    argv: ['--retention-max-versions', '0', '--metrics-listen', 'nowhere'],
+    env: {},
+    cwd,
+  });
+  assert.deepEqual(problemPaths(err), ['retention.maxVersions', 'telemetry.metricsListen']);
 });
 
 void test('file < environment < flags, setting by setting', () => {
@@ -471,7 +500,10 @@ void test('TLS: cert and key together, client CA optional, paths resolved and re
 void test('the settings table covers every field once, with unique names', () => {
   const leaves = (value: object, prefix = ''): string[] =>
     Object.entries(value).flatMap(([key, child]) =>
-      typeof child === 'object' && !Array.isArray(child) && key !== 'listen'
+      typeof child === 'object' &&
+      !Array.isArray(child) &&
+      key !== 'listen' &&
+      key !== 'metricsListen'
         ? leaves(child as object, `${prefix}${key}.`)
         : [`${prefix}${key}`],
     );
