@@ -2,6 +2,7 @@ import type { AdminServiceServer } from '../gen/progressdb/v1/admin_service.js';
 import { invalidField, type ThreadAdmin, type ThreadLog } from '../log/index.js';
 import type { TailHub } from '../tail/index.js';
 import type { Logger } from '../telemetry/index.js';
+import { backupHandlers } from './backup-service.js';
 import { notYetUnary, serverStream, unary, type AdapterDeps } from './call-adapters.js';
 import { requireId } from './request-validation.js';
 
@@ -24,6 +25,7 @@ export function adminService(
   const service = 'AdminService';
   const startedAt = Date.now();
   return {
+    ...backupHandlers(deps, log, logger),
     getStats: unary(deps, service, 'GetStats', () => {
       const totals = log.reader.counters();
       const tails = hub.stats();

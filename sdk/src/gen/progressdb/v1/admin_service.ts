@@ -7,6 +7,8 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
+import { Struct } from "../../google/protobuf/struct.js";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 
 export const protobufPackage = "progressdb.v1";
 
@@ -135,6 +137,71 @@ export interface EncryptExistingResponse {
   total: bigint;
   /** True on the last message. */
   finished: boolean;
+}
+
+/** The request of Backup. */
+export interface BackupRequest {
+}
+
+/** One chunk of a backup file, with progress. Writing every `data` in order gives the file. */
+export interface BackupResponse {
+  /** The next bytes of the backup file (at most 1 MiB); may be empty on a progress-only message. */
+  data: Buffer;
+  /** The recorded position: the backup holds every event with a position up to this one. */
+  position: bigint;
+  /** Events written so far. */
+  eventsDone: bigint;
+  /** Events the backup is expected to hold (an estimate taken at the start). */
+  eventsEstimated: bigint;
+  /** True on the last message: the file is complete. */
+  finished: boolean;
+}
+
+/** The request of ExportEvents. */
+export interface ExportEventsRequest {
+  /** Only this thread's events; empty: every thread. */
+  threadId: string;
+  /** Only events with a greater position (resume from the last exported position); 0: from the start. */
+  afterPosition: bigint;
+  /** Decrypt message bodies, metadata and sealed titles. Without it they stay sealed as stored. */
+  decrypt: boolean;
+}
+
+/** A batch of exported events. */
+export interface ExportEventsResponse {
+  /** Events in position order. */
+  events: ExportedEvent[];
+  /** The position the export runs up to (the last committed position when it started). */
+  headPosition: bigint;
+}
+
+/** One event as exported for analytics. */
+export interface ExportedEvent {
+  /** The thread's id. */
+  threadId: string;
+  /** The event's revision in its thread. */
+  revision: bigint;
+  /** The event's global position. */
+  position: bigint;
+  /** The event's kind in snake case, such as "message_created". */
+  kind: string;
+  /** When the event was committed. */
+  time:
+    | Date
+    | undefined;
+  /** The acting user, or empty for a service. */
+  actorId: string;
+  /** The request id the event was written under, or empty. */
+  requestId: string;
+  /**
+   * The payload as a JSON object (64-bit numbers as strings); its fields are listed in
+   * docs/backup.md. Sealed content appears as `body_sealed` (base64 of the stored sealed bytes).
+   */
+  payload:
+    | { [key: string]: any }
+    | undefined;
+  /** True when the payload carries content still sealed (the export was not decrypted). */
+  sealed: boolean;
 }
 
 function createBaseGetStatsRequest(): GetStatsRequest {
@@ -1519,6 +1586,645 @@ export const EncryptExistingResponse: MessageFns<EncryptExistingResponse> = {
   },
 };
 
+function createBaseBackupRequest(): BackupRequest {
+  return {};
+}
+
+export const BackupRequest: MessageFns<BackupRequest> = {
+  encode(_: BackupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): BackupRequest {
+    return {};
+  },
+
+  toJSON(_: BackupRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<BackupRequest>): BackupRequest {
+    return BackupRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<BackupRequest>): BackupRequest {
+    const message = createBaseBackupRequest();
+    return message;
+  },
+};
+
+function createBaseBackupResponse(): BackupResponse {
+  return { data: Buffer.alloc(0), position: 0n, eventsDone: 0n, eventsEstimated: 0n, finished: false };
+}
+
+export const BackupResponse: MessageFns<BackupResponse> = {
+  encode(message: BackupResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    if (message.position !== 0n) {
+      if (BigInt.asUintN(64, message.position) !== message.position) {
+        throw new globalThis.Error("value provided for field message.position of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.position);
+    }
+    if (message.eventsDone !== 0n) {
+      if (BigInt.asUintN(64, message.eventsDone) !== message.eventsDone) {
+        throw new globalThis.Error("value provided for field message.eventsDone of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.eventsDone);
+    }
+    if (message.eventsEstimated !== 0n) {
+      if (BigInt.asUintN(64, message.eventsEstimated) !== message.eventsEstimated) {
+        throw new globalThis.Error("value provided for field message.eventsEstimated of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.eventsEstimated);
+    }
+    if (message.finished !== false) {
+      writer.uint32(40).bool(message.finished);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackupResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackupResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.position = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.eventsDone = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.eventsEstimated = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.finished = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BackupResponse {
+    return {
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      position: isSet(object.position) ? BigInt(object.position) : 0n,
+      eventsDone: isSet(object.eventsDone)
+        ? BigInt(object.eventsDone)
+        : isSet(object.events_done)
+        ? BigInt(object.events_done)
+        : 0n,
+      eventsEstimated: isSet(object.eventsEstimated)
+        ? BigInt(object.eventsEstimated)
+        : isSet(object.events_estimated)
+        ? BigInt(object.events_estimated)
+        : 0n,
+      finished: isSet(object.finished) ? globalThis.Boolean(object.finished) : false,
+    };
+  },
+
+  toJSON(message: BackupResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.position !== 0n) {
+      obj.position = message.position.toString();
+    }
+    if (message.eventsDone !== 0n) {
+      obj.eventsDone = message.eventsDone.toString();
+    }
+    if (message.eventsEstimated !== 0n) {
+      obj.eventsEstimated = message.eventsEstimated.toString();
+    }
+    if (message.finished !== false) {
+      obj.finished = message.finished;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BackupResponse>): BackupResponse {
+    return BackupResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BackupResponse>): BackupResponse {
+    const message = createBaseBackupResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    message.position = (object.position !== undefined && object.position !== null) ? BigInt(object.position) : 0n;
+    message.eventsDone = (object.eventsDone !== undefined && object.eventsDone !== null)
+      ? BigInt(object.eventsDone)
+      : 0n;
+    message.eventsEstimated = (object.eventsEstimated !== undefined && object.eventsEstimated !== null)
+      ? BigInt(object.eventsEstimated)
+      : 0n;
+    message.finished = object.finished ?? false;
+    return message;
+  },
+};
+
+function createBaseExportEventsRequest(): ExportEventsRequest {
+  return { threadId: "", afterPosition: 0n, decrypt: false };
+}
+
+export const ExportEventsRequest: MessageFns<ExportEventsRequest> = {
+  encode(message: ExportEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.threadId !== "") {
+      writer.uint32(10).string(message.threadId);
+    }
+    if (message.afterPosition !== 0n) {
+      if (BigInt.asUintN(64, message.afterPosition) !== message.afterPosition) {
+        throw new globalThis.Error("value provided for field message.afterPosition of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.afterPosition);
+    }
+    if (message.decrypt !== false) {
+      writer.uint32(24).bool(message.decrypt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.threadId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.afterPosition = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.decrypt = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportEventsRequest {
+    return {
+      threadId: isSet(object.threadId)
+        ? globalThis.String(object.threadId)
+        : isSet(object.thread_id)
+        ? globalThis.String(object.thread_id)
+        : "",
+      afterPosition: isSet(object.afterPosition)
+        ? BigInt(object.afterPosition)
+        : isSet(object.after_position)
+        ? BigInt(object.after_position)
+        : 0n,
+      decrypt: isSet(object.decrypt) ? globalThis.Boolean(object.decrypt) : false,
+    };
+  },
+
+  toJSON(message: ExportEventsRequest): unknown {
+    const obj: any = {};
+    if (message.threadId !== "") {
+      obj.threadId = message.threadId;
+    }
+    if (message.afterPosition !== 0n) {
+      obj.afterPosition = message.afterPosition.toString();
+    }
+    if (message.decrypt !== false) {
+      obj.decrypt = message.decrypt;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExportEventsRequest>): ExportEventsRequest {
+    return ExportEventsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExportEventsRequest>): ExportEventsRequest {
+    const message = createBaseExportEventsRequest();
+    message.threadId = object.threadId ?? "";
+    message.afterPosition = (object.afterPosition !== undefined && object.afterPosition !== null)
+      ? BigInt(object.afterPosition)
+      : 0n;
+    message.decrypt = object.decrypt ?? false;
+    return message;
+  },
+};
+
+function createBaseExportEventsResponse(): ExportEventsResponse {
+  return { events: [], headPosition: 0n };
+}
+
+export const ExportEventsResponse: MessageFns<ExportEventsResponse> = {
+  encode(message: ExportEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      ExportedEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.headPosition !== 0n) {
+      if (BigInt.asUintN(64, message.headPosition) !== message.headPosition) {
+        throw new globalThis.Error("value provided for field message.headPosition of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.headPosition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(ExportedEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.headPosition = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportEventsResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => ExportedEvent.fromJSON(e)) : [],
+      headPosition: isSet(object.headPosition)
+        ? BigInt(object.headPosition)
+        : isSet(object.head_position)
+        ? BigInt(object.head_position)
+        : 0n,
+    };
+  },
+
+  toJSON(message: ExportEventsResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => ExportedEvent.toJSON(e));
+    }
+    if (message.headPosition !== 0n) {
+      obj.headPosition = message.headPosition.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExportEventsResponse>): ExportEventsResponse {
+    return ExportEventsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExportEventsResponse>): ExportEventsResponse {
+    const message = createBaseExportEventsResponse();
+    message.events = object.events?.map((e) => ExportedEvent.fromPartial(e)) || [];
+    message.headPosition = (object.headPosition !== undefined && object.headPosition !== null)
+      ? BigInt(object.headPosition)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseExportedEvent(): ExportedEvent {
+  return {
+    threadId: "",
+    revision: 0n,
+    position: 0n,
+    kind: "",
+    time: undefined,
+    actorId: "",
+    requestId: "",
+    payload: undefined,
+    sealed: false,
+  };
+}
+
+export const ExportedEvent: MessageFns<ExportedEvent> = {
+  encode(message: ExportedEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.threadId !== "") {
+      writer.uint32(10).string(message.threadId);
+    }
+    if (message.revision !== 0n) {
+      if (BigInt.asUintN(64, message.revision) !== message.revision) {
+        throw new globalThis.Error("value provided for field message.revision of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.revision);
+    }
+    if (message.position !== 0n) {
+      if (BigInt.asUintN(64, message.position) !== message.position) {
+        throw new globalThis.Error("value provided for field message.position of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.position);
+    }
+    if (message.kind !== "") {
+      writer.uint32(34).string(message.kind);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(42).fork()).join();
+    }
+    if (message.actorId !== "") {
+      writer.uint32(50).string(message.actorId);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(58).string(message.requestId);
+    }
+    if (message.payload !== undefined) {
+      Struct.encode(Struct.wrap(message.payload), writer.uint32(66).fork()).join();
+    }
+    if (message.sealed !== false) {
+      writer.uint32(72).bool(message.sealed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportedEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportedEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.threadId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.position = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.actorId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.payload = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.sealed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportedEvent {
+    return {
+      threadId: isSet(object.threadId)
+        ? globalThis.String(object.threadId)
+        : isSet(object.thread_id)
+        ? globalThis.String(object.thread_id)
+        : "",
+      revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
+      position: isSet(object.position) ? BigInt(object.position) : 0n,
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      actorId: isSet(object.actorId)
+        ? globalThis.String(object.actorId)
+        : isSet(object.actor_id)
+        ? globalThis.String(object.actor_id)
+        : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      payload: isObject(object.payload) ? object.payload : undefined,
+      sealed: isSet(object.sealed) ? globalThis.Boolean(object.sealed) : false,
+    };
+  },
+
+  toJSON(message: ExportedEvent): unknown {
+    const obj: any = {};
+    if (message.threadId !== "") {
+      obj.threadId = message.threadId;
+    }
+    if (message.revision !== 0n) {
+      obj.revision = message.revision.toString();
+    }
+    if (message.position !== 0n) {
+      obj.position = message.position.toString();
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    if (message.actorId !== "") {
+      obj.actorId = message.actorId;
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.payload !== undefined) {
+      obj.payload = message.payload;
+    }
+    if (message.sealed !== false) {
+      obj.sealed = message.sealed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExportedEvent>): ExportedEvent {
+    return ExportedEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExportedEvent>): ExportedEvent {
+    const message = createBaseExportedEvent();
+    message.threadId = object.threadId ?? "";
+    message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
+    message.position = (object.position !== undefined && object.position !== null) ? BigInt(object.position) : 0n;
+    message.kind = object.kind ?? "";
+    message.time = object.time ?? undefined;
+    message.actorId = object.actorId ?? "";
+    message.requestId = object.requestId ?? "";
+    message.payload = object.payload ?? undefined;
+    message.sealed = object.sealed ?? false;
+    return message;
+  },
+};
+
 /** Administration (admin keys only): statistics, hard deletion, retention and key rotation. */
 export type AdminServiceDefinition = typeof AdminServiceDefinition;
 export const AdminServiceDefinition = {
@@ -1573,6 +2279,31 @@ export const AdminServiceDefinition = {
       responseStream: true,
       options: {},
     },
+    /**
+     * Streams an online backup: a consistent snapshot of every event up to a recorded position plus
+     * the wrapped thread data keys, as the bytes of a gzip-compressed backup file (docs/backup.md).
+     * Content stays sealed and keys stay wrapped: the master key is not part of a backup.
+     */
+    backup: {
+      name: "Backup",
+      requestType: BackupRequest as typeof BackupRequest,
+      requestStream: false,
+      responseType: BackupResponse as typeof BackupResponse,
+      responseStream: true,
+      options: {},
+    },
+    /**
+     * Streams events in position order for analytics, sealed as stored unless `decrypt` is set (every
+     * decrypting export is logged with the admin key's id).
+     */
+    exportEvents: {
+      name: "ExportEvents",
+      requestType: ExportEventsRequest as typeof ExportEventsRequest,
+      requestStream: false,
+      responseType: ExportEventsResponse as typeof ExportEventsResponse,
+      responseStream: true,
+      options: {},
+    },
   },
 } as const;
 
@@ -1602,6 +2333,23 @@ export interface AdminServiceImplementation<CallContextExt = {}> {
     request: EncryptExistingRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<EncryptExistingResponse>>;
+  /**
+   * Streams an online backup: a consistent snapshot of every event up to a recorded position plus
+   * the wrapped thread data keys, as the bytes of a gzip-compressed backup file (docs/backup.md).
+   * Content stays sealed and keys stay wrapped: the master key is not part of a backup.
+   */
+  backup(
+    request: BackupRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<BackupResponse>>;
+  /**
+   * Streams events in position order for analytics, sealed as stored unless `decrypt` is set (every
+   * decrypting export is logged with the admin key's id).
+   */
+  exportEvents(
+    request: ExportEventsRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<ExportEventsResponse>>;
 }
 
 export interface AdminServiceClient<CallOptionsExt = {}> {
@@ -1630,6 +2378,28 @@ export interface AdminServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<EncryptExistingRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<EncryptExistingResponse>;
+  /**
+   * Streams an online backup: a consistent snapshot of every event up to a recorded position plus
+   * the wrapped thread data keys, as the bytes of a gzip-compressed backup file (docs/backup.md).
+   * Content stays sealed and keys stay wrapped: the master key is not part of a backup.
+   */
+  backup(request: DeepPartial<BackupRequest>, options?: CallOptions & CallOptionsExt): AsyncIterable<BackupResponse>;
+  /**
+   * Streams events in position order for analytics, sealed as stored unless `decrypt` is set (every
+   * decrypting export is logged with the admin key's id).
+   */
+  exportEvents(
+    request: DeepPartial<ExportEventsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<ExportEventsResponse>;
+}
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
@@ -1640,6 +2410,32 @@ export type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = BigInt(Math.trunc(date.getTime() / 1_000));
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (globalThis.Number(t.seconds.toString()) || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -1,0 +1,194 @@
+import { Value } from '../gen/google/protobuf/struct.js';
+import { EventRecord, type MessageRecord } from '../gen/progressdb/storage/v1/records.js';
+import { isSealedMessage, ProgressDbError, Reason, type ThreadLog } from '../log/index.js';
+import { Family, keys } from '../storage/index.js';
+
+/** Events per exported batch. */
+const EXPORT_BATCH = 512;
+
+/** A JSON value of an exported payload. */
+export type ExportJson =
+  string | number | boolean | null | ExportJson[] | { [key: string]: ExportJson };
+
+/** One event as exported for analytics (docs/backup.md lists the payload fields per kind). */
+export interface ExportedEventRow {
+  threadId: string;
+  revision: bigint;
+  position: bigint;
+  /** The payload's kind in snake case, such as `message_created`. */
+  kind: string;
+  timeMs: bigint;
+  actorId: string;
+  requestId: string;
+  payload: { [key: string]: ExportJson };
+  /** The payload still holds sealed content (`body_sealed`, `title_sealed`). */
+  sealed: boolean;
+}
+
+/** What to export. */
+export interface ExportFilter {
+  /** Only this thread. */
+  threadId?: string | undefined;
+  /** Only events with a greater position. */
+  afterPosition: bigint;
+  /** Open sealed content; without it, sealed content is exported as stored. */
+  decrypt: boolean;
+  /** The last position exported (the head when the export started). */
+  headPosition: bigint;
+}
+
+const SEALED_TITLE = '\u0000';
+
+const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+function bodyJson(bytes: Uint8Array): ExportJson {
+  return Value.unwrap(Value.decode(bytes)) as ExportJson;
+}
+
+function titleFields(title: string): { [key: string]: ExportJson } {
+  return title.startsWith(SEALED_TITLE) ? { title_sealed: title.slice(1) } : { title };
+}
+
+function messageFields(message: MessageRecord): {
+  fields: { [key: string]: ExportJson };
+  sealed: boolean;
+} {
+  const sealed = isSealedMessage(message);
+  const fields: { [key: string]: ExportJson } = {
+    message_id: message.id,
+    seq: String(message.seq),
+    version: message.version,
+    author_id: message.authorId,
+    role: message.role,
+    metadata: { ...message.metadata },
+    reply_to_id: message.replyToId,
+    deleted: message.deleted,
+    created_at: new Date(Number(message.createdAtMs)).toISOString(),
+    updated_at: new Date(Number(message.updatedAtMs)).toISOString(),
+  };
+  if (sealed) fields.body_sealed = Buffer.from(message.body).toString('base64');
+  else if (message.body.length > 0) fields.body = bodyJson(message.body);
+  return { fields, sealed };
+}
+
+/** Maps an event (opened or as stored) to its exported form. */
+export function exportedRow(event: EventRecord): ExportedEventRow {
+  const payload = event.payload;
+  let fields: { [key: string]: ExportJson } = {};
+  let sealed = false;
+  switch (payload?.$case) {
+    case 'threadCreated':
+      fields = {
+        ...titleFields(payload.value.title),
+        metadata: { ...payload.value.metadata },
+        owner_id: payload.value.ownerId,
+        member_ids: [...payload.value.memberIds],
+      };
+      sealed = 'title_sealed' in fields;
+      break;
+    case 'threadUpdated':
+      fields = { ...titleFields(payload.value.title), metadata: { ...payload.value.metadata } };
+      sealed = 'title_sealed' in fields;
+      break;
+    case 'threadDeleted':
+      break;
+    case 'membersAdded':
+    case 'membersRemoved':
+      fields = { user_ids: [...payload.value.userIds] };
+      break;
+    case 'messageCreated':
+    case 'messageEdited':
+    case 'messageDeleted':
+      ({ fields, sealed } = messageFields(payload.value));
+      break;
+    case 'reactionAdded':
+    case 'reactionRemoved':
+      fields = {
+        message_id: payload.value.messageId,
+        seq: String(payload.value.seq),
+        reaction: payload.value.reaction,
+        user_id: payload.value.userId,
+        count: payload.value.count,
+      };
+      break;
+    case undefined:
+      break;
+  }
+  return {
+    threadId: event.threadId,
+    revision: event.revision,
+    position: event.position,
+    kind: payload ? snake(payload.$case) : 'unknown',
+    timeMs: event.timeMs,
+    actorId: event.actorId,
+    requestId: event.requestId,
+    payload: fields,
+    sealed,
+  };
+}
+
+/**
+ * Reads events for an export in position order, in batches, up to `filter.headPosition`: every
+ * thread through the position index, or one thread through its log. Sealed content is opened only
+ * with `filter.decrypt`. Data flow: ThreadLog reader → RocksStore → rows.
+ * @throws THREAD_NOT_FOUND for an unknown thread filter; DECRYPT_FAILED, KMS_UNAVAILABLE
+ */
+export async function* exportEvents(
+  log: ThreadLog,
+  filter: ExportFilter,
+): AsyncGenerator<ExportedEventRow[]> {
+  const store = log.reader.store;
+  let after = filter.afterPosition;
+  if (filter.threadId === undefined) {
+    while (after < filter.headPosition) {
+      let events: EventRecord[];
+      let next: bigint | undefined;
+      if (filter.decrypt) {
+        events = (await log.reader.eventsAfterPosition(after, EXPORT_BATCH)).map((e) => e.event);
+        const last = events[events.length - 1];
+        next = last && events.length === EXPORT_BATCH ? last.position : undefined;
+      } else {
+        const refs = store.scan(Family.indexes, {
+          ...keys.positionIndexRange(after),
+          limit: EXPORT_BATCH,
+        });
+        const values = store.getMany(
+          Family.events,
+          refs.map((row) => row.value),
+        );
+        events = values.flatMap((bytes) => (bytes ? [EventRecord.decode(bytes)] : []));
+        const lastRef = refs[refs.length - 1];
+        next = lastRef && refs.length === EXPORT_BATCH ? keys.readU64(lastRef.key, 1) : undefined;
+      }
+      const rows = events.filter((e) => e.position <= filter.headPosition).map(exportedRow);
+      if (rows.length > 0) yield rows;
+      if (next === undefined) return;
+      after = next;
+    }
+    return;
+  }
+  const threadId = filter.threadId;
+  const number = log.reader.threadNumber(threadId);
+  if (number === undefined) {
+    throw new ProgressDbError(Reason.threadNotFound, `thread ${threadId} not found`, {
+      thread_id: threadId,
+    });
+  }
+  let afterRevision = 0n;
+  for (;;) {
+    const rows = store.scan(Family.events, {
+      ...keys.threadRange(number, afterRevision + 1n),
+      limit: EXPORT_BATCH,
+    });
+    let events = rows.map((row) => EventRecord.decode(row.value));
+    const last = events[events.length - 1];
+    events = events.filter((e) => e.position > after && e.position <= filter.headPosition);
+    if (filter.decrypt && events.length > 0) {
+      const first = events[0] as EventRecord;
+      events = await log.reader.eventsAfter(number, threadId, first.revision - 1n, events.length);
+    }
+    if (events.length > 0) yield events.map(exportedRow);
+    if (!last || rows.length < EXPORT_BATCH || last.position >= filter.headPosition) return;
+    afterRevision = last.revision;
+  }
+}
