@@ -25,6 +25,7 @@ const EVENT_TYPES: Readonly<Record<EventKind, EventType>> = {
   messageDeleted: EventType.EVENT_TYPE_MESSAGE_DELETED,
   reactionAdded: EventType.EVENT_TYPE_REACTION_ADDED,
   reactionRemoved: EventType.EVENT_TYPE_REACTION_REMOVED,
+  messagesPurged: EventType.EVENT_TYPE_MESSAGES_PURGED,
 };
 
 /** The options of `tail.thread`. */

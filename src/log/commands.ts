@@ -272,8 +272,12 @@ function originalMessage(
   key: DataKey | undefined,
 ): MessageRecord {
   const bytes = tx.get(Family.versions, keys.versionKey(thread.number, seq, 1));
-  if (!bytes) throw new Error(`version 1 of message ${seq} is missing`);
-  return openMessage(thread.record.id, records.message.decode(bytes), key);
+  if (bytes) return openMessage(thread.record.id, records.message.decode(bytes), key);
+  // Retention's version cap pruned version 1: its creation event remains, without content.
+  const created = readEvent(tx, thread.number, seq).payload;
+  if (created?.$case !== 'messageCreated')
+    throw new Error(`version 1 of message ${seq} is missing`);
+  return created.value;
 }
 
 function createdView(message: MessageRecord): MessageViewRecord {
@@ -376,6 +380,7 @@ export function appendMessages(
       metadata: message.metadata,
       replyToId: message.replyToId,
       deleted: false,
+      pruned: false,
       createdAtMs: now,
       updatedAtMs: now,
     };

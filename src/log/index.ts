@@ -1,6 +1,13 @@
 export { ThreadLog, type CommitListener, type ThreadLogOptions } from './thread-log.js';
 export { ThreadKeys, type KeyHold } from './thread-keys.js';
-export { ThreadAdmin, type RewrapProgress } from './thread-admin.js';
+export { ThreadAdmin, type PurgeReason, type RewrapProgress } from './thread-admin.js';
+export {
+  MESSAGE_TTL_METADATA_KEY,
+  Retention,
+  type RetentionPolicies,
+  type RetentionReport,
+} from './retention.js';
+export { RetentionScheduler, type RetentionRunListener } from './retention-scheduler.js';
 export { isSealedMessage } from './message-sealing.js';
 export {
   ThreadReader,

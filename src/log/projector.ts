@@ -148,7 +148,9 @@ export function projectEvent(
       bumpCounter(target, Counter.messages, 1n);
       const message = payload.value;
       const encoded = encodedMessage ?? records.message.encode(message);
-      target.put(Family.versions, keys.versionKey(thread, message.seq, message.version), encoded);
+      if (!message.pruned) {
+        target.put(Family.versions, keys.versionKey(thread, message.seq, message.version), encoded);
+      }
       target.put(Family.tails, keys.tailKey(thread, message.seq), embedding.newView(encoded));
       target.put(Family.indexes, keys.messageIdIndexKey(thread, message.id), keys.u64(message.seq));
       record.messageCount += 1n;
@@ -159,11 +161,13 @@ export function projectEvent(
     case 'messageEdited':
     case 'messageDeleted': {
       const message = payload.value;
-      target.put(
-        Family.versions,
-        keys.versionKey(thread, message.seq, message.version),
-        encodedMessage ?? records.message.encode(message),
-      );
+      if (!message.pruned) {
+        target.put(
+          Family.versions,
+          keys.versionKey(thread, message.seq, message.version),
+          encodedMessage ?? records.message.encode(message),
+        );
+      }
       const view = readView(target, thread, message.seq);
       if (!view) throw new Error(`event ${event.revision} changes a message missing from tails`);
       view.message = message;
@@ -196,6 +200,9 @@ export function projectEvent(
       target.put(Family.tails, keys.tailKey(thread, seq), records.messageView.encode(view));
       break;
     }
+    case 'messagesPurged':
+      // The audit record of a retention purge: its removals happened beside it, in the same batch.
+      break;
     case undefined:
       throw new Error(`event ${event.revision} of ${event.threadId} has no payload`);
   }
@@ -252,7 +259,8 @@ export function readCounter(target: Pick<ProjectionTarget, 'get'>, name: Counter
   return current ? keys.readU64(current) : 0n;
 }
 
-function adjustReplyCount(
+/** Adds `delta` to the reply count of message `parentId`, if it is still there. */
+export function adjustReplyCount(
   target: ProjectionTarget,
   thread: bigint,
   parentId: string,
@@ -266,7 +274,8 @@ function adjustReplyCount(
   target.put(Family.tails, keys.tailKey(thread, seq), records.messageView.encode(view));
 }
 
-function newestLiveMessage(
+/** The newest message below `beforeSeq` that is not deleted: a thread's last message. */
+export function newestLiveMessage(
   target: ProjectionTarget,
   thread: bigint,
   beforeSeq: bigint,

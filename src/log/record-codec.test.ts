@@ -12,6 +12,7 @@ const message: MessageRecord = {
   metadata: { k: 'v' },
   replyToId: '',
   deleted: false,
+  pruned: false,
   createdAtMs: 1_700_000_000_000n,
   updatedAtMs: 1_700_000_000_001n,
 };

@@ -1,4 +1,4 @@
-import { ThreadKeyRecord } from '../gen/progressdb/storage/v1/records.js';
+import { PurgeAuditRecord, ThreadKeyRecord } from '../gen/progressdb/storage/v1/records.js';
 import type { DataKey } from '../crypto/index.js';
 import {
   Counter,
@@ -25,6 +25,9 @@ export interface RewrapProgress {
   total: bigint;
 }
 
+/** Why a whole thread was purged, as its audit record says. */
+export type PurgeReason = 'admin' | 'deleted_thread_grace';
+
 /** How many events one sealing job handles. */
 const SEAL_CHUNK = 256;
 
@@ -49,11 +52,20 @@ export class ThreadAdmin {
    * Hard-deletes a thread. The first, durable step deletes its data key and its id (so nothing
    * new reaches it): from then on its content cannot be read by anyone, whatever copies of the
    * log exist. Then every row of the thread goes, in bounded jobs.
+   * The last job leaves a small audit record in `default` (see `purgeAudit`).
    * @returns how many events were removed. @throws THREAD_NOT_FOUND
    */
-  async purge(threadId: string): Promise<bigint> {
+  async purge(threadId: string, reason: PurgeReason = 'admin'): Promise<bigint> {
     const number = this.#log.reader.threadNumber(threadId);
     if (number === undefined) throw threadNotFound(threadId);
+    return this.purgeNumber(number, threadId, reason);
+  }
+
+  /**
+   * Purges thread `number`. Every step can run again, so a purge cut short by a crash (its id
+   * already gone, some rows left) is finished by calling this again with the thread's number.
+   */
+  async purgeNumber(number: bigint, threadId: string, reason: PurgeReason): Promise<bigint> {
     await this.#log.runJob((tx) => {
       tx.del(Family.keys, keys.threadKey(number));
       tx.del(Family.indexes, keys.threadIdIndexKey(threadId));
@@ -98,6 +110,14 @@ export class ThreadAdmin {
         }
       }
       tx.del(Family.threads, keys.threadKey(number));
+      const timeMs = BigInt(Date.now());
+      tx.put(
+        Family.default,
+        keys.purgeAuditKey(timeMs, number),
+        Buffer.from(
+          PurgeAuditRecord.encode({ threadId, timeMs, reason, eventsRemoved: events }).finish(),
+        ),
+      );
       // The exact totals lose what the thread contributed.
       bumpCounter(tx, Counter.events, -events);
       bumpCounter(tx, Counter.threads, -removed.threads);
@@ -106,6 +126,13 @@ export class ThreadAdmin {
       bumpCounter(tx, Counter.deletedMessages, -removed.deletedMessages);
     });
     return events;
+  }
+
+  /** The audit records of whole-thread purges, oldest first. */
+  purgeAudit(): PurgeAuditRecord[] {
+    return this.#store
+      .scan(Family.default, keys.purgeAuditRange)
+      .map((row) => PurgeAuditRecord.decode(row.value));
   }
 
   async #deleteRange(family: FamilyName, range: { gte: Buffer; lt: Buffer }): Promise<void> {

@@ -30,6 +30,7 @@ const EVENT_KINDS: Readonly<Partial<Record<EventType, EventKind>>> = {
   [EventType.EVENT_TYPE_MESSAGE_DELETED]: 'messageDeleted',
   [EventType.EVENT_TYPE_REACTION_ADDED]: 'reactionAdded',
   [EventType.EVENT_TYPE_REACTION_REMOVED]: 'reactionRemoved',
+  [EventType.EVENT_TYPE_MESSAGES_PURGED]: 'messagesPurged',
 };
 
 /** A tail frame for one event: what the hub shares between subscribers, and what replays send. */

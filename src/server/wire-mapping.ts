@@ -111,6 +111,9 @@ export function toWireEvent(event: EventRecord): EventOut {
     case 'reactionRemoved':
       wire.payload = { $case: 'reactionRemoved', value: payload.value };
       break;
+    case 'messagesPurged':
+      wire.payload = { $case: 'messagesPurged', value: payload.value };
+      break;
     case undefined:
       break;
   }

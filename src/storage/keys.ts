@@ -213,6 +213,23 @@ function threadScopedRange(prefix: number, thread: bigint): { gte: Buffer; lt: B
   return { gte, lt };
 }
 
+const PURGE_AUDIT = Buffer.from('purge_audit');
+
+/** `default` key of a whole-thread purge's audit record: "purge_audit" ‖ time ‖ thread number. */
+export function purgeAuditKey(timeMs: bigint, thread: bigint): Buffer {
+  const buf = Buffer.alloc(PURGE_AUDIT.length + 16);
+  PURGE_AUDIT.copy(buf, 0);
+  buf.writeBigUInt64BE(timeMs, PURGE_AUDIT.length);
+  buf.writeBigUInt64BE(thread, PURGE_AUDIT.length + 8);
+  return buf;
+}
+
+/** The range of every purge audit record in `default`, oldest first. */
+export const purgeAuditRange = {
+  gte: Buffer.concat([PURGE_AUDIT, Buffer.alloc(16, 0)]),
+  lt: Buffer.concat([PURGE_AUDIT, Buffer.alloc(17, 0xff)]),
+};
+
 /** Encodes a thread number ‖ revision pair (the value of a position index row). */
 export function threadRevisionValue(thread: bigint, revision: bigint): Buffer {
   return eventKey(thread, revision);

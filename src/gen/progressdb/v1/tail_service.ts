@@ -47,6 +47,8 @@ export enum EventType {
   EVENT_TYPE_REACTION_ADDED = 9,
   /** EVENT_TYPE_REACTION_REMOVED - Event.reaction_removed. */
   EVENT_TYPE_REACTION_REMOVED = 10,
+  /** EVENT_TYPE_MESSAGES_PURGED - Event.messages_purged. */
+  EVENT_TYPE_MESSAGES_PURGED = 11,
   UNRECOGNIZED = -1,
 }
 
@@ -85,6 +87,9 @@ export function eventTypeFromJSON(object: any): EventType {
     case 10:
     case "EVENT_TYPE_REACTION_REMOVED":
       return EventType.EVENT_TYPE_REACTION_REMOVED;
+    case 11:
+    case "EVENT_TYPE_MESSAGES_PURGED":
+      return EventType.EVENT_TYPE_MESSAGES_PURGED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -116,6 +121,8 @@ export function eventTypeToJSON(object: EventType): string {
       return "EVENT_TYPE_REACTION_ADDED";
     case EventType.EVENT_TYPE_REACTION_REMOVED:
       return "EVENT_TYPE_REACTION_REMOVED";
+    case EventType.EVENT_TYPE_MESSAGES_PURGED:
+      return "EVENT_TYPE_MESSAGES_PURGED";
     case EventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

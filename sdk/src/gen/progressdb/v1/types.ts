@@ -233,6 +233,9 @@ export interface Event {
     | //
     /** A user took a reaction back. */
     { $case: "reactionRemoved"; value: ReactionRemoved }
+    | //
+    /** Retention removed old messages, or old versions of messages, from the thread. */
+    { $case: "messagesPurged"; value: MessagesPurged }
     | undefined;
 }
 
@@ -326,6 +329,19 @@ export interface ReactionRemoved {
   userId: string;
   /** How many users have this reaction on the message after the event. */
   count: number;
+}
+
+/** The payload of a retention purge in a thread: the audit record of what a policy removed. */
+export interface MessagesPurged {
+  /**
+   * The policy: "message_ttl" (whole messages, with their versions and reactions, are gone) or
+   * "max_versions" (old versions lost their body and metadata; the latest versions are kept).
+   */
+  policy: string;
+  /** The messages affected. */
+  messageIds: string[];
+  /** How many message versions were removed. */
+  versionsRemoved: number;
 }
 
 /** A condition on a thread's head revision, checked atomically with a write. */
@@ -1343,6 +1359,9 @@ export const Event: MessageFns<Event> = {
       case "reactionRemoved":
         ReactionRemoved.encode(message.payload.value, writer.uint32(154).fork()).join();
         break;
+      case "messagesPurged":
+        MessagesPurged.encode(message.payload.value, writer.uint32(162).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1488,6 +1507,14 @@ export const Event: MessageFns<Event> = {
             message.payload = { $case: "reactionRemoved", value: ReactionRemoved.decode(reader, reader.uint32()) };
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.payload = { $case: "messagesPurged", value: MessagesPurged.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1560,6 +1587,10 @@ export const Event: MessageFns<Event> = {
         ? { $case: "reactionRemoved", value: ReactionRemoved.fromJSON(object.reactionRemoved) }
         : isSet(object.reaction_removed)
         ? { $case: "reactionRemoved", value: ReactionRemoved.fromJSON(object.reaction_removed) }
+        : isSet(object.messagesPurged)
+        ? { $case: "messagesPurged", value: MessagesPurged.fromJSON(object.messagesPurged) }
+        : isSet(object.messages_purged)
+        ? { $case: "messagesPurged", value: MessagesPurged.fromJSON(object.messages_purged) }
         : undefined,
     };
   },
@@ -1604,6 +1635,8 @@ export const Event: MessageFns<Event> = {
       obj.reactionAdded = ReactionAdded.toJSON(message.payload.value);
     } else if (message.payload?.$case === "reactionRemoved") {
       obj.reactionRemoved = ReactionRemoved.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "messagesPurged") {
+      obj.messagesPurged = MessagesPurged.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -1677,6 +1710,12 @@ export const Event: MessageFns<Event> = {
       case "reactionRemoved": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "reactionRemoved", value: ReactionRemoved.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "messagesPurged": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "messagesPurged", value: MessagesPurged.fromPartial(object.payload.value) };
         }
         break;
       }
@@ -2814,6 +2853,115 @@ export const ReactionRemoved: MessageFns<ReactionRemoved> = {
     message.reaction = object.reaction ?? "";
     message.userId = object.userId ?? "";
     message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseMessagesPurged(): MessagesPurged {
+  return { policy: "", messageIds: [], versionsRemoved: 0 };
+}
+
+export const MessagesPurged: MessageFns<MessagesPurged> = {
+  encode(message: MessagesPurged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policy !== "") {
+      writer.uint32(10).string(message.policy);
+    }
+    for (const v of message.messageIds) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.versionsRemoved !== 0) {
+      writer.uint32(24).uint32(message.versionsRemoved);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessagesPurged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessagesPurged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.messageIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.versionsRemoved = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MessagesPurged {
+    return {
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      messageIds: globalThis.Array.isArray(object?.messageIds)
+        ? object.messageIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.message_ids)
+        ? object.message_ids.map((e: any) => globalThis.String(e))
+        : [],
+      versionsRemoved: isSet(object.versionsRemoved)
+        ? globalThis.Number(object.versionsRemoved)
+        : isSet(object.versions_removed)
+        ? globalThis.Number(object.versions_removed)
+        : 0,
+    };
+  },
+
+  toJSON(message: MessagesPurged): unknown {
+    const obj: any = {};
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
+    if (message.messageIds?.length) {
+      obj.messageIds = message.messageIds;
+    }
+    if (message.versionsRemoved !== 0) {
+      obj.versionsRemoved = Math.round(message.versionsRemoved);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MessagesPurged>): MessagesPurged {
+    return MessagesPurged.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MessagesPurged>): MessagesPurged {
+    const message = createBaseMessagesPurged();
+    message.policy = object.policy ?? "";
+    message.messageIds = object.messageIds?.map((e) => e) || [];
+    message.versionsRemoved = object.versionsRemoved ?? 0;
     return message;
   },
 };

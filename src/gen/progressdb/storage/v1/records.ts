@@ -60,7 +60,35 @@ export interface EventRecord {
     | //
     /** A reaction was removed. */
     { $case: "reactionRemoved"; value: ReactionRecord }
+    | //
+    /** Retention removed messages or old versions (the audit record of a purge). */
+    { $case: "messagesPurged"; value: MessagesPurgedRecord }
     | undefined;
+}
+
+/** The payload of a retention purge in a thread. */
+export interface MessagesPurgedRecord {
+  /** "message_ttl" or "max_versions". */
+  policy: string;
+  /** The messages affected. */
+  messageIds: string[];
+  /** How many message versions were removed. */
+  versionsRemoved: number;
+}
+
+/**
+ * What retention or an admin purge removed with a whole thread, in `default` under
+ * "audit" ‖ time ‖ thread number: the thread's own log is gone, so the audit lives here.
+ */
+export interface PurgeAuditRecord {
+  /** The purged thread's id. */
+  threadId: string;
+  /** When it was purged, in milliseconds since the epoch. */
+  timeMs: bigint;
+  /** Why: "deleted_thread_grace" (retention) or "admin" (PurgeThread). */
+  reason: string;
+  /** How many events were removed. */
+  eventsRemoved: bigint;
 }
 
 /** The payload of a thread's creation. */
@@ -130,6 +158,11 @@ export interface MessageRecord {
   createdAtMs: bigint;
   /** When this version was written. */
   updatedAtMs: bigint;
+  /**
+   * True when retention's version cap removed this old version's body and metadata (its event
+   * stays, stripped; its `versions` row is gone).
+   */
+  pruned: boolean;
 }
 
 export interface MessageRecord_MetadataEntry {
@@ -307,6 +340,9 @@ export const EventRecord: MessageFns<EventRecord> = {
       case "reactionRemoved":
         ReactionRecord.encode(message.payload.value, writer.uint32(154).fork()).join();
         break;
+      case "messagesPurged":
+        MessagesPurgedRecord.encode(message.payload.value, writer.uint32(162).fork()).join();
+        break;
     }
     return writer;
   },
@@ -452,6 +488,14 @@ export const EventRecord: MessageFns<EventRecord> = {
             message.payload = { $case: "reactionRemoved", value: ReactionRecord.decode(reader, reader.uint32()) };
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.payload = { $case: "messagesPurged", value: MessagesPurgedRecord.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -524,6 +568,10 @@ export const EventRecord: MessageFns<EventRecord> = {
         ? { $case: "reactionRemoved", value: ReactionRecord.fromJSON(object.reactionRemoved) }
         : isSet(object.reaction_removed)
         ? { $case: "reactionRemoved", value: ReactionRecord.fromJSON(object.reaction_removed) }
+        : isSet(object.messagesPurged)
+        ? { $case: "messagesPurged", value: MessagesPurgedRecord.fromJSON(object.messagesPurged) }
+        : isSet(object.messages_purged)
+        ? { $case: "messagesPurged", value: MessagesPurgedRecord.fromJSON(object.messages_purged) }
         : undefined,
     };
   },
@@ -568,6 +616,8 @@ export const EventRecord: MessageFns<EventRecord> = {
       obj.reactionAdded = ReactionRecord.toJSON(message.payload.value);
     } else if (message.payload?.$case === "reactionRemoved") {
       obj.reactionRemoved = ReactionRecord.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "messagesPurged") {
+      obj.messagesPurged = MessagesPurgedRecord.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -644,7 +694,255 @@ export const EventRecord: MessageFns<EventRecord> = {
         }
         break;
       }
+      case "messagesPurged": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "messagesPurged", value: MessagesPurgedRecord.fromPartial(object.payload.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseMessagesPurgedRecord(): MessagesPurgedRecord {
+  return { policy: "", messageIds: [], versionsRemoved: 0 };
+}
+
+export const MessagesPurgedRecord: MessageFns<MessagesPurgedRecord> = {
+  encode(message: MessagesPurgedRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policy !== "") {
+      writer.uint32(10).string(message.policy);
+    }
+    for (const v of message.messageIds) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.versionsRemoved !== 0) {
+      writer.uint32(24).uint32(message.versionsRemoved);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessagesPurgedRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessagesPurgedRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.messageIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.versionsRemoved = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MessagesPurgedRecord {
+    return {
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      messageIds: globalThis.Array.isArray(object?.messageIds)
+        ? object.messageIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.message_ids)
+        ? object.message_ids.map((e: any) => globalThis.String(e))
+        : [],
+      versionsRemoved: isSet(object.versionsRemoved)
+        ? globalThis.Number(object.versionsRemoved)
+        : isSet(object.versions_removed)
+        ? globalThis.Number(object.versions_removed)
+        : 0,
+    };
+  },
+
+  toJSON(message: MessagesPurgedRecord): unknown {
+    const obj: any = {};
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
+    if (message.messageIds?.length) {
+      obj.messageIds = message.messageIds;
+    }
+    if (message.versionsRemoved !== 0) {
+      obj.versionsRemoved = Math.round(message.versionsRemoved);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MessagesPurgedRecord>, I>>(base?: I): MessagesPurgedRecord {
+    return MessagesPurgedRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MessagesPurgedRecord>, I>>(object: I): MessagesPurgedRecord {
+    const message = createBaseMessagesPurgedRecord();
+    message.policy = object.policy ?? "";
+    message.messageIds = object.messageIds?.map((e) => e) || [];
+    message.versionsRemoved = object.versionsRemoved ?? 0;
+    return message;
+  },
+};
+
+function createBasePurgeAuditRecord(): PurgeAuditRecord {
+  return { threadId: "", timeMs: 0n, reason: "", eventsRemoved: 0n };
+}
+
+export const PurgeAuditRecord: MessageFns<PurgeAuditRecord> = {
+  encode(message: PurgeAuditRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.threadId !== "") {
+      writer.uint32(10).string(message.threadId);
+    }
+    if (message.timeMs !== 0n) {
+      if (BigInt.asIntN(64, message.timeMs) !== message.timeMs) {
+        throw new globalThis.Error("value provided for field message.timeMs of type int64 too large");
+      }
+      writer.uint32(16).int64(message.timeMs);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.eventsRemoved !== 0n) {
+      if (BigInt.asUintN(64, message.eventsRemoved) !== message.eventsRemoved) {
+        throw new globalThis.Error("value provided for field message.eventsRemoved of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.eventsRemoved);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PurgeAuditRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePurgeAuditRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.threadId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.timeMs = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.eventsRemoved = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PurgeAuditRecord {
+    return {
+      threadId: isSet(object.threadId)
+        ? globalThis.String(object.threadId)
+        : isSet(object.thread_id)
+        ? globalThis.String(object.thread_id)
+        : "",
+      timeMs: isSet(object.timeMs) ? BigInt(object.timeMs) : isSet(object.time_ms) ? BigInt(object.time_ms) : 0n,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      eventsRemoved: isSet(object.eventsRemoved)
+        ? BigInt(object.eventsRemoved)
+        : isSet(object.events_removed)
+        ? BigInt(object.events_removed)
+        : 0n,
+    };
+  },
+
+  toJSON(message: PurgeAuditRecord): unknown {
+    const obj: any = {};
+    if (message.threadId !== "") {
+      obj.threadId = message.threadId;
+    }
+    if (message.timeMs !== 0n) {
+      obj.timeMs = message.timeMs.toString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.eventsRemoved !== 0n) {
+      obj.eventsRemoved = message.eventsRemoved.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PurgeAuditRecord>, I>>(base?: I): PurgeAuditRecord {
+    return PurgeAuditRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PurgeAuditRecord>, I>>(object: I): PurgeAuditRecord {
+    const message = createBasePurgeAuditRecord();
+    message.threadId = object.threadId ?? "";
+    message.timeMs = (object.timeMs !== undefined && object.timeMs !== null) ? BigInt(object.timeMs) : 0n;
+    message.reason = object.reason ?? "";
+    message.eventsRemoved = (object.eventsRemoved !== undefined && object.eventsRemoved !== null)
+      ? BigInt(object.eventsRemoved)
+      : 0n;
     return message;
   },
 };
@@ -1235,6 +1533,7 @@ function createBaseMessageRecord(): MessageRecord {
     deleted: false,
     createdAtMs: 0n,
     updatedAtMs: 0n,
+    pruned: false,
   };
 }
 
@@ -1281,6 +1580,9 @@ export const MessageRecord: MessageFns<MessageRecord> = {
         throw new globalThis.Error("value provided for field message.updatedAtMs of type int64 too large");
       }
       writer.uint32(88).int64(message.updatedAtMs);
+    }
+    if (message.pruned !== false) {
+      writer.uint32(96).bool(message.pruned);
     }
     return writer;
   },
@@ -1389,6 +1691,14 @@ export const MessageRecord: MessageFns<MessageRecord> = {
             message.updatedAtMs = reader.int64() as bigint;
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.pruned = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1443,6 +1753,7 @@ export const MessageRecord: MessageFns<MessageRecord> = {
         : isSet(object.updated_at_ms)
         ? BigInt(object.updated_at_ms)
         : 0n,
+      pruned: isSet(object.pruned) ? globalThis.Boolean(object.pruned) : false,
     };
   },
 
@@ -1487,6 +1798,9 @@ export const MessageRecord: MessageFns<MessageRecord> = {
     if (message.updatedAtMs !== 0n) {
       obj.updatedAtMs = message.updatedAtMs.toString();
     }
+    if (message.pruned !== false) {
+      obj.pruned = message.pruned;
+    }
     return obj;
   },
 
@@ -1518,6 +1832,7 @@ export const MessageRecord: MessageFns<MessageRecord> = {
     message.updatedAtMs = (object.updatedAtMs !== undefined && object.updatedAtMs !== null)
       ? BigInt(object.updatedAtMs)
       : 0n;
+    message.pruned = object.pruned ?? false;
     return message;
   },
 };
