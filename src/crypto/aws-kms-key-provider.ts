@@ -8,6 +8,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DecryptFailedError, KeyAccessError, KmsUnavailableError } from './crypto-errors.js';
 import { classifyKmsError } from './kms-error-classification.js';
+import { tracedKeyCall, type KeyOperation } from './key-provider-telemetry.js';
 import {
   DATA_KEY_BYTES,
   type GeneratedDataKey,
@@ -138,9 +139,21 @@ export class AwsKmsKeyProvider implements KeyProvider {
     return Promise.resolve();
   }
 
+  /** Sends one KMS request (traced and counted once, retries included). */
+  #send<T>(
+    operation: KmsOperation,
+    context: KeyContext,
+    keyId: string | undefined,
+    request: () => Promise<T>,
+  ): Promise<T> {
+    return tracedKeyCall('aws', KEY_OPERATIONS[operation], () =>
+      this.#sendWithRetries(operation, context, keyId, request),
+    );
+  }
+
   /** Sends one KMS request, retrying transient failures, and turns failures into crypto errors. */
-  async #send<T>(
-    operation: string,
+  async #sendWithRetries<T>(
+    operation: KmsOperation,
     context: KeyContext,
     keyId: string | undefined,
     request: () => Promise<T>,
@@ -186,6 +199,15 @@ export class AwsKmsKeyProvider implements KeyProvider {
     return Math.random() * Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1));
   }
 }
+
+type KmsOperation = 'GenerateDataKey' | 'Decrypt' | 'ReEncrypt';
+
+/** KMS operations by the names spans and metrics give them. */
+const KEY_OPERATIONS: Record<KmsOperation, KeyOperation> = {
+  GenerateDataKey: 'generate',
+  Decrypt: 'decrypt',
+  ReEncrypt: 'rewrap',
+};
 
 function encryptionContext(context: KeyContext): Record<string, string> {
   return { thread_id: context.threadId };

@@ -1,5 +1,8 @@
 import { inspect } from 'node:util';
+import { attributeSets, Attr, instruments } from '../telemetry/index.js';
 import type { DataKey } from './key-provider.js';
+
+const LOOKUP = attributeSets(Attr.cacheResult, ['hit', 'miss']);
 
 /** Options of `DataKeyCache`. */
 export interface DataKeyCacheOptions {
@@ -68,7 +71,9 @@ export class DataKeyCache {
    * cache evicts it: use it synchronously, or `acquire` a lease to hold it across an `await`.
    */
   get(threadId: string): DataKey | undefined {
-    return this.#fresh(threadId)?.key;
+    const key = this.#fresh(threadId)?.key;
+    instruments.keyCacheLookups.add(1, key === undefined ? LOOKUP.miss : LOOKUP.hit);
+    return key;
   }
 
   /**
@@ -88,9 +93,11 @@ export class DataKeyCache {
   acquire(threadId: string, load: () => Promise<DataKey>): Promise<DataKeyLease> {
     const entry = this.#fresh(threadId);
     if (entry !== undefined) {
+      instruments.keyCacheLookups.add(1, LOOKUP.hit);
       entry.leases++;
       return Promise.resolve(this.#lease(entry));
     }
+    instruments.keyCacheLookups.add(1, LOOKUP.miss);
     let loading = this.#loading.get(threadId);
     if (loading === undefined) {
       const started: Loading = {

@@ -8,6 +8,7 @@ import {
   type KeyProvider,
   type RewrappedDataKey,
 } from './key-provider.js';
+import { tracedKeyCall } from './key-provider-telemetry.js';
 import {
   MASTER_KEY_BYTES,
   isMasterKeyId,
@@ -80,18 +81,24 @@ export class LocalKeyProvider implements KeyProvider {
   }
 
   generateDataKey(context: KeyContext): Promise<GeneratedDataKey> {
-    return settle(() => {
-      const keyId = this.#current;
-      const plaintext = randomBytes(DATA_KEY_BYTES);
-      return { plaintext, wrapped: this.#wrap(keyId, plaintext, context), keyId };
-    });
+    return tracedKeyCall('local', 'generate', () =>
+      settle(() => {
+        const keyId = this.#current;
+        const plaintext = randomBytes(DATA_KEY_BYTES);
+        return { plaintext, wrapped: this.#wrap(keyId, plaintext, context), keyId };
+      }),
+    );
   }
 
   decryptDataKey(wrapped: Buffer, context: KeyContext): Promise<Buffer> {
-    return settle(() => this.#unwrap(wrapped, context));
+    return tracedKeyCall('local', 'decrypt', () => settle(() => this.#unwrap(wrapped, context)));
   }
 
   rewrap(wrapped: Buffer, context: KeyContext, toKeyId?: string): Promise<RewrappedDataKey> {
+    return tracedKeyCall('local', 'rewrap', () => this.#rewrap(wrapped, context, toKeyId));
+  }
+
+  #rewrap(wrapped: Buffer, context: KeyContext, toKeyId?: string): Promise<RewrappedDataKey> {
     return settle(() => {
       const keyId = toKeyId ?? this.#current;
       this.#masterKey(keyId);

@@ -6,8 +6,9 @@ import {
   type ServerErrorResponse,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
+import type { Attributes } from '@opentelemetry/api';
 import { ProgressDbError, Reason } from '../log/index.js';
-import type { Logger } from '../telemetry/index.js';
+import { Attr, instruments, type Logger } from '../telemetry/index.js';
 import {
   authenticate,
   MetadataKey,
@@ -69,6 +70,25 @@ function failure(
   return response;
 }
 
+/** gRPC status names by code, for metric attributes. */
+const CODE_NAMES: string[] = [];
+for (const [name, value] of Object.entries(Code))
+  if (typeof value === 'number') CODE_NAMES[value] = name;
+
+/** A method's metric attributes, one frozen set per status code, built once per method. */
+function rpcAttributes(service: ServiceName, method: string): readonly Attributes[] {
+  const base = { [Attr.rpcService]: `progressdb.v1.${service}`, [Attr.rpcMethod]: method };
+  return CODE_NAMES.map((name) => Object.freeze({ ...base, [Attr.rpcCode]: name }));
+}
+
+/** Records a call's duration under its status code. */
+function recordCall(attributes: readonly Attributes[], startedMs: number, code: number): void {
+  instruments.rpcDuration.record(
+    (performance.now() - startedMs) / 1000,
+    attributes[code] ?? attributes[Code.UNKNOWN],
+  );
+}
+
 function requestIdOf(metadata: { get(key: string): unknown[] }): string | undefined {
   const value = metadata.get(MetadataKey.requestId)[0];
   return typeof value === 'string' ? value.slice(0, 128) : undefined;
@@ -84,8 +104,16 @@ export function unary<Req, Res>(
   method: string,
   handler: UnaryHandler<NoInfer<Req>, NoInfer<Res>>,
 ): handleUnaryCall<Req, Res> {
+  const attributes = rpcAttributes(service, method);
   return (call, callback) => {
+    const started = performance.now();
+    const fail = (error: unknown): void => {
+      const response = failure(deps, method, error, requestId);
+      recordCall(attributes, started, response.code ?? Code.UNKNOWN);
+      callback(response);
+    };
     if (!deps.gate.enter()) {
+      recordCall(attributes, started, Code.UNAVAILABLE);
       callback(toServiceError(shuttingDown()));
       return;
     }
@@ -97,18 +125,19 @@ export function unary<Req, Res>(
       result = handler(call.request, context);
     } catch (error) {
       deps.gate.leave();
-      callback(failure(deps, method, error, requestId));
+      fail(error);
       return;
     }
     Promise.resolve(result).then(
       (response) => {
         deps.gate.leave();
+        recordCall(attributes, started, Code.OK);
         // Encoded responses pass through the method's serializer untouched (acceptEncoded).
         callback(null, response as Res);
       },
       (error: unknown) => {
         deps.gate.leave();
-        callback(failure(deps, method, error, requestId));
+        fail(error);
       },
     );
   };
@@ -121,14 +150,23 @@ export function serverStream<Req, Res>(
   method: string,
   handler: StreamHandler<Req, Res>,
 ): handleServerStreamingCall<Req, Res> {
+  const attributes = rpcAttributes(service, method);
   return (call) => {
+    const started = performance.now();
     const requestId = requestIdOf(call.metadata);
     let finished = false;
+    call.once('cancelled', () => {
+      if (finished) return;
+      finished = true;
+      recordCall(attributes, started, Code.CANCELLED);
+    });
     const fail = (error: unknown): void => {
       if (finished || call.cancelled) return;
       finished = true;
+      const response = failure(deps, method, error, requestId);
+      recordCall(attributes, started, response.code ?? Code.UNKNOWN);
       // grpc-js sends the status of a stream that emits 'error'; destroy() would send nothing.
-      call.emit('error', failure(deps, method, error, requestId));
+      call.emit('error', response);
     };
     if (deps.gate.draining) {
       fail(shuttingDown());
@@ -154,6 +192,7 @@ export function serverStream<Req, Res>(
         .then(() => {
           if (finished || call.cancelled) return;
           finished = true;
+          recordCall(attributes, started, Code.OK);
           call.end();
         }, fail);
     } catch (error) {

@@ -1,4 +1,14 @@
-import { Family, type FamilyName } from './column-families.js';
+import { context, ROOT_CONTEXT, type Span, type SpanContext } from '@opentelemetry/api';
+import {
+  activeSpanContext,
+  attributeSets,
+  Attr,
+  endSpanWithError,
+  instruments,
+  SpanName,
+  startSpanForParents,
+} from '../telemetry/index.js';
+import { ALL_FAMILIES, Family, type FamilyName } from './column-families.js';
 import { MetaKey, readU64, u64 } from './keys.js';
 import type { BatchOp, RocksStore } from './rocks-store.js';
 import { WriteOverlay, type StoreReader } from './write-overlay.js';
@@ -49,6 +59,8 @@ export class WriterClosedError extends Error {
 
 interface Queued<P> {
   job: WriteJob<unknown, P>;
+  /** The span of the request that submitted the job, if traced: the group commit's parent or link. */
+  parent: SpanContext | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -62,7 +74,17 @@ interface Group<P> {
   threadNumber: bigint;
   published: P[];
   accepted: { entry: Queued<P>; value: unknown }[];
+  /** When the group left the writer for the commit thread (performance.now()). */
+  sentAtMs: number;
+  span: Span | undefined;
 }
+
+/** Metric attributes, built once: by durability, and by family and operation. */
+const SYNC_ATTRIBUTES = attributeSets(Attr.sync, ['true', 'false']);
+const FAMILY_ATTRIBUTES = ALL_FAMILIES.map((family) => Object.freeze({ [Attr.family]: family }));
+const FAMILY_OP_ATTRIBUTES = ALL_FAMILIES.map((family) =>
+  attributeSets(Attr.operation, ['put', 'del'], { [Attr.family]: family }),
+);
 
 /**
  * The single writer of the database. Jobs run one after another on the event loop, each staged in
@@ -85,6 +107,8 @@ export class GroupCommitWriter<P> {
   #position: bigint;
   #threadNumber: bigint;
   #lastCommit: GroupCommitInfo | undefined;
+  /** Per-family tallies of a group's ops, reused across groups: [bytes, puts, deletes]. */
+  readonly #familyTally = ALL_FAMILIES.map(() => [0, 0, 0]);
 
   constructor(store: RocksStore, options: GroupCommitWriterOptions<P>) {
     this.#store = store;
@@ -113,7 +137,12 @@ export class GroupCommitWriter<P> {
     if (this.#closed) return Promise.reject(new WriterClosedError());
     this.#store.pollCommits();
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ job, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({
+        job,
+        parent: activeSpanContext(),
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       this.#schedule();
     });
   }
@@ -135,7 +164,8 @@ export class GroupCommitWriter<P> {
     if (this.#scheduled) return;
     this.#scheduled = true;
     // setImmediate runs after pending I/O callbacks: every request that arrived meanwhile joins.
-    setImmediate(() => this.#pump());
+    // The pump serves every request of the group, so it runs outside the caller's trace context.
+    context.with(ROOT_CONTEXT, () => setImmediate(() => this.#pump()));
   }
 
   #pump(): void {
@@ -172,6 +202,8 @@ export class GroupCommitWriter<P> {
       threadNumber,
       published: [],
       accepted: [],
+      sentAtMs: 0,
+      span: undefined,
     };
   }
 
@@ -211,6 +243,8 @@ export class GroupCommitWriter<P> {
     }
     const ops = group.overlay.ops();
     this.#inFlight = group;
+    group.sentAtMs = performance.now();
+    group.span = this.#startSpan(group);
     if (ops.length === 0) {
       // Nothing to write (idempotent retries): answer in order, after the group before it.
       queueMicrotask(() => this.#complete(group, ops, 0));
@@ -222,14 +256,62 @@ export class GroupCommitWriter<P> {
     );
   }
 
+  /** A span for the group under the first traced request it carries, linked to the others. */
+  #startSpan(group: Group<P>): Span | undefined {
+    const parents: SpanContext[] = [];
+    for (const { entry } of group.accepted) if (entry.parent) parents.push(entry.parent);
+    return startSpanForParents(SpanName.groupCommit, parents, {
+      [Attr.commands]: group.accepted.length,
+      [Attr.sync]: this.#options.sync,
+    });
+  }
+
+  /** Sums the group's bytes, and records them and its keys per family. */
+  #tallyFamilies(ops: readonly BatchOp[]): number {
+    const tally = this.#familyTally;
+    for (const row of tally) row.fill(0);
+    let bytes = 0;
+    for (const op of ops) {
+      const size = op.key.length + (op.type === 'put' ? op.value.length : 0);
+      bytes += size;
+      const row = tally[ALL_FAMILIES.indexOf(op.family)] as number[];
+      row[0] = (row[0] as number) + size;
+      row[op.type === 'put' ? 1 : 2] = (row[op.type === 'put' ? 1 : 2] as number) + 1;
+    }
+    for (let i = 0; i < tally.length; i++) {
+      const [familyBytes = 0, puts = 0, dels = 0] = tally[i] as number[];
+      if (familyBytes > 0) instruments.familyWrittenBytes.add(familyBytes, FAMILY_ATTRIBUTES[i]);
+      const opAttributes = FAMILY_OP_ATTRIBUTES[i];
+      if (puts > 0) instruments.familyWrittenKeys.add(puts, opAttributes?.put);
+      if (dels > 0) instruments.familyWrittenKeys.add(dels, opAttributes?.del);
+    }
+    return bytes;
+  }
+
+  #recordCommit(group: Group<P>, info: GroupCommitInfo): void {
+    const sync = SYNC_ATTRIBUTES[info.sync ? 'true' : 'false'];
+    instruments.groupCommitCommands.record(info.commands, sync);
+    instruments.groupCommitEvents.record(info.events, sync);
+    instruments.groupCommitBytes.record(info.bytes, sync);
+    if (info.ops > 0) instruments.groupCommitWrite.record(info.durationMicros / 1e6, sync);
+    instruments.groupCommitDuration.record((performance.now() - group.sentAtMs) / 1000, sync);
+    if (info.events > 0) instruments.eventsAppended.add(info.events);
+    const span = group.span;
+    if (span) {
+      span.setAttribute(Attr.events, info.events);
+      span.setAttribute(Attr.ops, info.ops);
+      span.setAttribute(Attr.bytes, info.bytes);
+      span.end();
+    }
+  }
+
   #complete(group: Group<P>, ops: readonly BatchOp[], durationMicros: number): void {
     this.#inFlight = undefined;
     this.#position = group.position;
     this.#threadNumber = group.threadNumber;
     // The next group read through this one's overlay; its writes are in the store now.
     this.#building?.overlay.rebase(this.#store);
-    let bytes = 0;
-    for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+    const bytes = this.#tallyFamilies(ops);
     const info: GroupCommitInfo = {
       commands: group.accepted.length,
       events: group.published.length,
@@ -239,6 +321,7 @@ export class GroupCommitWriter<P> {
       sync: this.#options.sync,
     };
     this.#lastCommit = info;
+    this.#recordCommit(group, info);
     for (const { entry, value } of group.accepted) entry.resolve(value);
     if (group.published.length > 0) this.#options.onCommit?.(group.published, info);
     this.#pump();
@@ -246,6 +329,7 @@ export class GroupCommitWriter<P> {
 
   #fail(group: Group<P>, error: unknown): void {
     this.#inFlight = undefined;
+    if (group.span) endSpanWithError(group.span, error);
     for (const { entry } of group.accepted) entry.reject(error);
     // The next group was built on this one: run its jobs again, first, on what is really stored.
     const building = this.#building;

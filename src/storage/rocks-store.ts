@@ -1,6 +1,27 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ObservableResult } from '@opentelemetry/api';
 import { RocksLevel, type ColumnHandle } from '@nxtedition/rocksdb';
+import {
+  attributeSets,
+  Attr,
+  instruments,
+  SpanName,
+  startChildSpan,
+  type Instruments,
+} from '../telemetry/index.js';
 import { ALL_FAMILIES, type FamilyName } from './column-families.js';
 import { CommitWorker } from './commit-worker.js';
+
+const SCAN_ATTRIBUTES = attributeSets(Attr.family, ALL_FAMILIES);
+const FILE_KINDS = ['sst', 'wal', 'other'] as const;
+const FILE_KIND_ATTRIBUTES = attributeSets(Attr.fileKind, FILE_KINDS);
+
+function fileKind(name: string): (typeof FILE_KINDS)[number] {
+  if (name.endsWith('.sst')) return 'sst';
+  if (name.endsWith('.log')) return 'wal';
+  return 'other';
+}
 
 /** One put or delete of a batch. */
 export type BatchOp =
@@ -31,11 +52,14 @@ export interface Row {
  */
 export class RocksStore {
   readonly #db: RocksLevel;
+  readonly #location: string;
   readonly #columns: Record<FamilyName, ColumnHandle>;
+  readonly #diskGauge: Instruments['diskBytes'];
   #commits: CommitWorker | undefined;
 
-  private constructor(db: RocksLevel) {
+  private constructor(db: RocksLevel, location: string) {
     this.#db = db;
+    this.#location = location;
     const columns = {} as Record<FamilyName, ColumnHandle>;
     for (const family of ALL_FAMILIES) {
       const handle = db.columns[family];
@@ -43,7 +67,23 @@ export class RocksStore {
       columns[family] = handle;
     }
     this.#columns = columns;
+    // The binding reads RocksDB properties of the default family only, so per-family sizes are
+    // out of reach; the folder's files are what can be measured (see docs/telemetry.md).
+    this.#diskGauge = instruments.diskBytes;
+    this.#diskGauge.addCallback(this.#observeDisk);
   }
+
+  readonly #observeDisk = async (result: ObservableResult): Promise<void> => {
+    const totals = { sst: 0, wal: 0, other: 0 };
+    const names = await readdir(this.#location).catch(() => [] as string[]);
+    await Promise.all(
+      names.map(async (name) => {
+        const info = await stat(join(this.#location, name)).catch(() => undefined);
+        if (info?.isFile()) totals[fileKind(name)] += info.size;
+      }),
+    );
+    for (const kind of FILE_KINDS) result.observe(totals[kind], FILE_KIND_ATTRIBUTES[kind]);
+  };
 
   /** Opens (creating if missing) the database at `location` with every column family. */
   static async open(location: string): Promise<RocksStore> {
@@ -52,7 +92,7 @@ export class RocksStore {
     for (const family of ALL_FAMILIES) columns[family] = {};
     // The WAL is fsynced per group: compressing it would only add CPU to every commit.
     await db.open({ createIfMissing: true, walCompression: false, columns });
-    return new RocksStore(db);
+    return new RocksStore(db, location);
   }
 
   /** The value at `key`, or undefined. */
@@ -69,8 +109,20 @@ export class RocksStore {
     return this.#db._getManySync(keys, { column: this.#columns[family], valueEncoding: 'buffer' });
   }
 
-  /** The rows in a range, in key order (or reverse), at most `limit`. */
+  /** The rows in a range, in key order (or reverse), at most `limit`. Traced inside a request. */
   scan(family: FamilyName, options: ScanOptions): Row[] {
+    const span = startChildSpan(SpanName.rocksScan, SCAN_ATTRIBUTES[family]);
+    if (!span) return this.#scan(family, options);
+    try {
+      const rows = this.#scan(family, options);
+      span.setAttribute(Attr.rows, rows.length);
+      return rows;
+    } finally {
+      span.end();
+    }
+  }
+
+  #scan(family: FamilyName, options: ScanOptions): Row[] {
     const rows: Row[] = [];
     let { gte, lt } = options;
     const reverse = options.reverse ?? false;
@@ -104,6 +156,18 @@ export class RocksStore {
    * the caller can derive from the values.
    */
   scanValues(family: FamilyName, options: ScanOptions): Buffer[] {
+    const span = startChildSpan(SpanName.rocksScan, SCAN_ATTRIBUTES[family]);
+    if (!span) return this.#scanValues(family, options);
+    try {
+      const values = this.#scanValues(family, options);
+      span.setAttribute(Attr.rows, values.length);
+      return values;
+    } finally {
+      span.end();
+    }
+  }
+
+  #scanValues(family: FamilyName, options: ScanOptions): Buffer[] {
     const result = this.#db.querySync({
       column: this.#columns[family],
       gte: options.gte,
@@ -154,6 +218,7 @@ export class RocksStore {
 
   /** Closes the database. */
   async close(): Promise<void> {
+    this.#diskGauge.removeCallback(this.#observeDisk);
     await this.#commits?.close();
     this.#commits = undefined;
     if (this.#db.status === 'open') await this.#db.close();

@@ -1,4 +1,6 @@
+import type { ObservableResult } from '@opentelemetry/api';
 import type { CommittedEvent, EventRecord } from '../log/index.js';
+import { attributeSets, Attr, instruments, type Instruments } from '../telemetry/index.js';
 import { TailSubscription, type SubscriberLimits, type TailKind } from './tail-subscription.js';
 
 /** The kinds of event payloads, as filters name them. */
@@ -26,6 +28,9 @@ export interface TailStats {
   replayed: number;
 }
 
+const KINDS: readonly TailKind[] = ['thread', 'user', 'all'];
+const KIND_ATTRIBUTES = attributeSets(Attr.tailKind, KINDS);
+
 interface Registered<F> {
   subscription: TailSubscription<F>;
   target: TailTarget;
@@ -49,13 +54,35 @@ export class TailHub<F> {
   #dropped = 0;
   #replayed = 0;
   #closed = false;
+  /** The instruments this hub reports through (observed only when scraped). */
+  readonly #observed: Pick<Instruments, 'tailSubscribers' | 'tailDelivered' | 'tailReplayed'>;
 
   constructor(options: TailHubOptions<F>) {
     this.#options = options;
     const every = Math.max(10, Math.min(1000, Math.floor(options.heartbeatMs / 2)));
     this.#sweep = setInterval(() => this.#heartbeats(), every);
     this.#sweep.unref();
+    this.#observed = {
+      tailSubscribers: instruments.tailSubscribers,
+      tailDelivered: instruments.tailDelivered,
+      tailReplayed: instruments.tailReplayed,
+    };
+    this.#observed.tailSubscribers.addCallback(this.#observeSubscribers);
+    this.#observed.tailDelivered.addCallback(this.#observeDelivered);
+    this.#observed.tailReplayed.addCallback(this.#observeReplayed);
   }
+
+  readonly #observeSubscribers = (result: ObservableResult): void => {
+    for (const kind of KINDS) result.observe(this.#counts[kind], KIND_ATTRIBUTES[kind]);
+  };
+
+  readonly #observeDelivered = (result: ObservableResult): void => {
+    result.observe(this.#delivered);
+  };
+
+  readonly #observeReplayed = (result: ObservableResult): void => {
+    result.observe(this.#replayed);
+  };
 
   /** Subscribes; live events flow into the subscription from now on. */
   subscribe(target: TailTarget): TailSubscription<F> {
@@ -78,7 +105,10 @@ export class TailHub<F> {
     if (!registered) return;
     this.#registered.delete(subscription);
     this.#counts[registered.target.kind]--;
-    if (subscription.ended === 'too_slow') this.#dropped++;
+    if (subscription.ended === 'too_slow') {
+      this.#dropped++;
+      instruments.tailDropped.add(1, KIND_ATTRIBUTES[registered.target.kind]);
+    }
     const target = registered.target;
     if (target.kind === 'thread') remove(this.#byThread, target.thread, subscription);
     else if (target.kind === 'user') remove(this.#byUser, target.userId, subscription);
@@ -140,6 +170,9 @@ export class TailHub<F> {
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweep);
+    this.#observed.tailSubscribers.removeCallback(this.#observeSubscribers);
+    this.#observed.tailDelivered.removeCallback(this.#observeDelivered);
+    this.#observed.tailReplayed.removeCallback(this.#observeReplayed);
     for (const subscription of this.#registered.keys()) subscription.end('shutting_down');
   }
 

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { context, trace } from '@opentelemetry/api';
 import {
   pino,
   type DestinationStream,
@@ -52,8 +53,21 @@ function prettyAvailable(): boolean {
 }
 
 /**
+ * The trace and span ids of the active span, so a request's log lines join its trace. pino merges
+ * into (mutates) what a mixin returns: always a fresh object.
+ */
+function traceIds(): { trace_id?: string; span_id?: string } {
+  const span = trace.getSpan(context.active());
+  if (!span) return {};
+  const ids = span.spanContext();
+  if (!trace.isSpanContextValid(ids)) return {};
+  return { trace_id: ids.traceId, span_id: ids.spanId };
+}
+
+/**
  * Creates the process logger: JSON lines on stdout with `service: "progressdb"`, ISO timestamps and
- * level names, and every field of {@link REDACTED_FIELDS} replaced by `[redacted]`.
+ * level names, `trace_id` and `span_id` inside a traced request, and every field of
+ * {@link REDACTED_FIELDS} replaced by `[redacted]`.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const config = {
@@ -62,6 +76,7 @@ export function createLogger(options: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
     redact: { paths: redactPaths(), censor: '[redacted]' },
+    mixin: traceIds,
   };
   if (options.destination !== undefined) return pino(config, options.destination);
   if (options.pretty === true && prettyAvailable()) {

@@ -1,0 +1,15 @@
+import { loadConfig } from '../config/index.js';
+import type { TelemetryOptions } from './telemetry-runtime.js';
+
+/**
+ * What the preload should start, read from the same configuration `main.ts` loads: nothing when
+ * telemetry is off or the configuration is invalid (main.ts then reports every problem).
+ */
+export function telemetryFromConfig(): TelemetryOptions | undefined {
+  try {
+    const { telemetry } = loadConfig();
+    return telemetry.enabled ? { metrics: telemetry.metricsListen !== undefined } : undefined;
+  } catch {
+    return undefined;
+  }
+}

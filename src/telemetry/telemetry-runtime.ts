@@ -1,0 +1,83 @@
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { bindInstruments } from './instruments.js';
+
+/** How {@link startTelemetry} starts the SDK. */
+export interface TelemetryOptions {
+  /** Register a Prometheus reader, served by `serveMetrics` (without it, metrics are no-ops). */
+  metrics: boolean;
+  /**
+   * Span processors to use instead of the exporters the `OTEL_*` variables name (tests pass an
+   * in-memory exporter's).
+   */
+  spanProcessors?: SpanProcessor[];
+}
+
+/** The started SDK: what the app needs of it. */
+export interface TelemetryRuntime {
+  /** The Prometheus reader, when metrics are on. */
+  readonly prometheus: PrometheusExporter | undefined;
+  /** Whether spans go to an exporter (or to the given processors), not only to log lines. */
+  readonly exportingSpans: boolean;
+}
+
+interface Started extends TelemetryRuntime {
+  sdk: NodeSDK;
+}
+
+/** The process-wide runtime; a const holder, as importers under the ESM hook see stale `let`s. */
+const state: { started: Started | undefined } = { started: undefined };
+
+/**
+ * Whether the standard variables ask for a trace exporter. Without one the SDK would default to
+ * OTLP on localhost:4318 and log a failure every few seconds; we then keep spans in process only
+ * (for trace ids in log lines). OpenTelemetry keeps its own `OTEL_*` variables (STYLE.md).
+ */
+function spanExportRequested(env: NodeJS.ProcessEnv): boolean {
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '').trim();
+  if (exporters !== '') return exporters !== 'none';
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+/**
+ * Starts the OpenTelemetry SDK once per process: traces (with the gRPC server instrumentation),
+ * and a Prometheus reader for metrics. Later calls return the first runtime. gRPC spans appear only
+ * if this runs before `@grpc/grpc-js` is imported, under the instrumentation's ESM hook: start the
+ * process with `--import ./src/telemetry/preload.mjs`.
+ */
+export function startTelemetry(options: TelemetryOptions): TelemetryRuntime {
+  if (state.started) return state.started;
+  const prometheus = options.metrics
+    ? new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })
+    : undefined;
+  const exporting = options.spanProcessors !== undefined || spanExportRequested(process.env);
+  const sdk = new NodeSDK({
+    serviceName: 'progressdb',
+    instrumentations: [new GrpcInstrumentation()],
+    metricReaders: prometheus ? [prometheus] : [],
+    // Absent, the SDK builds the exporters OTEL_TRACES_EXPORTER and OTEL_EXPORTER_OTLP_* name.
+    ...(options.spanProcessors
+      ? { spanProcessors: options.spanProcessors }
+      : exporting
+        ? {}
+        : { spanProcessors: [new NoopSpanProcessor()] }),
+  });
+  sdk.start();
+  bindInstruments();
+  state.started = { sdk, prometheus, exportingSpans: exporting };
+  return state.started;
+}
+
+/** The running telemetry, if started. */
+export function telemetryRuntime(): TelemetryRuntime | undefined {
+  return state.started;
+}
+
+/** Flushes and stops the SDK (exports pending spans); safe to call when it never started. */
+export async function shutdownTelemetry(): Promise<void> {
+  const started = state.started;
+  if (!started) return;
+  await started.sdk.shutdown();
+}
