@@ -1,19 +1,39 @@
 import { Command } from 'commander';
-import {
-  CancelledError,
-  DataLossError,
-  DeadlineExceededError,
-  InternalError,
-  InvalidArgumentError,
-  NotFoundError,
-  PermissionDeniedError,
-  ProgressDBError,
-  RateLimitedError,
-  RevisionConflictError,
-  UnauthenticatedError,
-  UnavailableError,
-  UnimplementedError,
-} from '../../sdk/src/index.js';
+// Types only: the SDK (and grpc-js under it) loads when a command connects, not for --help.
+import type { ProgressDBError } from '../../sdk/src/index.js';
+
+/** gRPC status codes, as the SDK's errors carry them. */
+const Code = {
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** True for the SDK's {@link ProgressDBError}s (told apart by shape, so the SDK need not load). */
+export function isProgressDBError(error: unknown): error is ProgressDBError {
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<ProgressDBError>).code === 'number' &&
+    typeof (error as Partial<ProgressDBError>).details === 'string' &&
+    typeof (error as Partial<ProgressDBError>).metadata === 'object'
+  );
+}
+
+/** True for the SDK's `CancelledError`: the call's signal aborted or the client closed. */
+export function isCancelled(error: unknown): boolean {
+  return isProgressDBError(error) && (error.code as number) === Code.CANCELLED;
+}
 
 /** Exit code of a failed command. */
 export const EXIT_FAILURE = 1;
@@ -42,68 +62,73 @@ const withReason = (text: string, error: ProgressDBError): string =>
 
 /** An SDK error in plain words. */
 function describeSdkError(error: ProgressDBError, address: string): string {
-  if (error instanceof UnavailableError) {
-    if (error.reason === 'SHUTTING_DOWN') {
-      return `ProgressDB at ${address} is shutting down; try again once it is back`;
-    }
-    if (error.reason === 'KMS_UNAVAILABLE') {
-      return withReason(`ProgressDB at ${address} cannot reach its key service (KMS)`, error);
-    }
-    if (/certificate|ssl|tls|handshake/i.test(error.details)) {
-      return `cannot open a TLS connection to ProgressDB at ${address}: ${error.details}`;
-    }
-    return `cannot reach ProgressDB at ${address} — is it running? start it with \`npm start\``;
-  }
-  if (error instanceof UnauthenticatedError) {
-    return withReason(
-      `ProgressDB at ${address} refused the API key: pass a valid --api-key or set PROGRESSDB_API_KEY`,
-      error,
-    );
-  }
-  if (error instanceof PermissionDeniedError) {
-    if (error.reason === 'ROLE_FORBIDDEN') {
+  const { reason, details, metadata } = error;
+  const code: number = error.code;
+  switch (code) {
+    case Code.UNAVAILABLE:
+      if (reason === 'SHUTTING_DOWN') {
+        return `ProgressDB at ${address} is shutting down; try again once it is back`;
+      }
+      if (reason === 'KMS_UNAVAILABLE') {
+        return withReason(`ProgressDB at ${address} cannot reach its key service (KMS)`, error);
+      }
+      if (/certificate|ssl|tls|handshake/i.test(details)) {
+        return `cannot open a TLS connection to ProgressDB at ${address}: ${details}`;
+      }
+      return `cannot reach ProgressDB at ${address} — is it running? start it with \`npm start\``;
+    case Code.UNAUTHENTICATED:
       return withReason(
-        'this API key may not do that: admin commands need an admin key, the others a backend key',
+        `ProgressDB at ${address} refused the API key: pass a valid --api-key or set PROGRESSDB_API_KEY`,
         error,
       );
+    case Code.PERMISSION_DENIED:
+      return reason === 'ROLE_FORBIDDEN'
+        ? withReason(
+            'this API key may not do that: admin commands need an admin key, the others a backend key',
+            error,
+          )
+        : withReason(`not allowed: ${details}`, error);
+    case Code.FAILED_PRECONDITION:
+      if (reason === 'REVISION_CONFLICT') {
+        const expected = metadata.expected ?? '?';
+        const actual = metadata.actual ?? '?';
+        return withReason(
+          `the thread moved on: expected revision ${expected}, it is at ${actual}`,
+          error,
+        );
+      }
+      return withReason(details, error);
+    case Code.INVALID_ARGUMENT: {
+      const field = metadata.field === undefined ? '' : ` (${metadata.field})`;
+      return withReason(`invalid request${field}: ${details}`, error);
     }
-    return withReason(`not allowed: ${error.details}`, error);
+    case Code.RESOURCE_EXHAUSTED: {
+      const after = metadata.retry_after_ms;
+      const wait = after === undefined ? '' : `; retry in ${after} ms`;
+      return withReason(`ProgressDB refused: over a limit${wait}: ${details}`, error);
+    }
+    case Code.DEADLINE_EXCEEDED:
+      return `ProgressDB at ${address} did not answer in time`;
+    case Code.CANCELLED:
+      return 'cancelled';
+    case Code.UNIMPLEMENTED:
+      return `ProgressDB at ${address} does not support this yet (UNIMPLEMENTED)`;
+    case Code.DATA_LOSS:
+      return withReason(`the server could not read stored data: ${details}`, error);
+    case Code.INTERNAL:
+    case Code.UNKNOWN:
+      return 'ProgressDB failed with an internal error; its log has the details';
+    default:
+      // NOT_FOUND, ALREADY_EXISTS and the rest: the server's message names the thread or message.
+      return withReason(details, error);
   }
-  if (error instanceof RevisionConflictError) {
-    return withReason(
-      `the thread moved on: expected revision ${String(error.expected)}, it is at ${String(error.actual)}`,
-      error,
-    );
-  }
-  if (error instanceof NotFoundError) return withReason(error.details, error);
-  if (error instanceof InvalidArgumentError) {
-    const field = error.field === undefined ? '' : ` (${error.field})`;
-    return withReason(`invalid request${field}: ${error.details}`, error);
-  }
-  if (error instanceof RateLimitedError) {
-    const wait = error.retryAfterMs === undefined ? '' : `; retry in ${error.retryAfterMs} ms`;
-    return withReason(`rate limited by ProgressDB${wait}`, error);
-  }
-  if (error instanceof DeadlineExceededError) {
-    return `ProgressDB at ${address} did not answer in time`;
-  }
-  if (error instanceof CancelledError) return 'cancelled';
-  if (error instanceof UnimplementedError) {
-    return `ProgressDB at ${address} does not support this yet (UNIMPLEMENTED)`;
-  }
-  if (error instanceof DataLossError) {
-    return withReason(`the server could not read stored data: ${error.details}`, error);
-  }
-  if (error instanceof InternalError) {
-    return 'ProgressDB failed with an internal error; its log has the details';
-  }
-  return withReason(error.details, error);
 }
 
 /** A file-system error (from an option naming a file) in plain words, or undefined. */
 function describeSystemError(error: NodeJS.ErrnoException): string | undefined {
   const path = error.path === undefined ? '' : ` ${error.path}`;
-  switch (error.code) {
+  const code: number = error.code;
+  switch (code) {
     case 'ENOENT':
       return `no such file or folder:${path}`;
     case 'EACCES':
@@ -129,7 +154,7 @@ export function describeError(
 ): { message: string; exitCode: number } {
   const address = context.address ?? 'the given address';
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
-  if (error instanceof ProgressDBError) {
+  if (isProgressDBError(error)) {
     return { message: describeSdkError(error, address), exitCode: EXIT_FAILURE };
   }
   if (error instanceof Error && 'code' in error && typeof error.code === 'string') {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { createClient, type ClientOptions, type ProgressDBClient } from '../../sdk/src/index.js';
+import type { ClientOptions, ProgressDBClient } from '../../sdk/src/index.js';
 import { CliError } from './cli-error.js';
 
 /** The address a client command connects to when neither `--address` nor the environment names one. */
@@ -127,6 +127,8 @@ export async function connect(
       throw new CliError(`cannot read --tls-ca ${options.tlsCa}: ${(error as Error).message}`, 2);
     }
   }
+  // Loaded here rather than at the top, so that `--help` and `serve` start without grpc-js.
+  const { createClient } = await import('../../sdk/src/index.js');
   const client = createClient({
     address: options.address,
     apiKey,
@@ -139,4 +141,12 @@ export async function connect(
   return { client, address: options.address, close: () => client.close() };
 }
 
-export { action, CliError, describeError, EXIT_USAGE, printError } from './cli-error.js';
+export {
+  action,
+  CliError,
+  describeError,
+  EXIT_USAGE,
+  isCancelled,
+  isProgressDBError,
+  printError,
+} from './cli-error.js';

@@ -1,0 +1,78 @@
+import type { Command } from 'commander';
+import {
+  action,
+  addConnectionOptions,
+  connect,
+  isCancelled,
+  type ConnectionOptions,
+} from '../connection.js';
+import { count, note, printJson, println } from '../output.js';
+
+interface RewrapOptions extends ConnectionOptions {
+  readonly kmsKeyId?: string;
+  readonly json?: boolean;
+}
+
+/** `progressdb rewrap`: AdminService.RewrapKeys, with progress on stderr. */
+export function register(program: Command): void {
+  const command = program
+    .command('rewrap')
+    .description('re-wrap thread data keys under the current master key (admin)')
+    .option('--kms-key-id <id>', 'the master key to wrap under; default: the server’s current one')
+    .option('--json', 'print the final {"done", "total"} as JSON')
+    .addHelpText(
+      'after',
+      `
+Run it after rotating the master key (a new local key, or a new AWS KMS key id), so that every
+thread's data key is wrapped by it and the old master key can be retired.
+
+Examples:
+  $ progressdb rewrap
+  $ progressdb rewrap --kms-key-id arn:aws:kms:eu-west-1:123456789012:key/…`,
+    );
+  addConnectionOptions(command).action(
+    action(async (options: RewrapOptions) => {
+      const connection = await connect(options, 'admin', { defaultDeadlineMs: Infinity });
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.once('SIGINT', onSignal);
+      const interactive = process.stderr.isTTY;
+      let done = 0n;
+      let total = 0n;
+      let lastShown = 0;
+      try {
+        const progress = connection.client.admin.rewrapKeys(
+          options.kmsKeyId === undefined ? {} : { kmsKeyId: options.kmsKeyId },
+          { signal: stop.signal },
+        );
+        try {
+          for await (const step of progress) {
+            ({ done, total } = step);
+            const now = Date.now();
+            // A terminal gets one line redrawn in place; a log gets a line a second at most.
+            if (interactive)
+              process.stderr.write(`\rre-wrapping data keys: ${count(done)} / ${count(total)}`);
+            else if (now - lastShown >= 1000 || step.finished) {
+              note(`re-wrapping data keys: ${count(done)} / ${count(total)}`);
+              lastShown = now;
+            }
+          }
+        } catch (error) {
+          // Ctrl-C cancels the stream: report where it stopped rather than an error.
+          if (!(isCancelled(error) && stop.signal.aborted)) throw error;
+        }
+        if (interactive) process.stderr.write('\n');
+        if (stop.signal.aborted) {
+          note(`stopped after ${count(done)} of ${count(total)} keys; run it again to finish`);
+          process.exitCode = 130;
+          return;
+        }
+        if (options.json === true) printJson({ done, total });
+        else println(`re-wrapped ${count(done)} data key${done === 1n ? '' : 's'}`);
+      } finally {
+        process.off('SIGINT', onSignal);
+        connection.close();
+      }
+    }),
+  );
+}

@@ -1,0 +1,63 @@
+import { Command } from 'commander';
+import { register as registerAppend } from './commands/append.js';
+import { register as registerMessages } from './commands/messages.js';
+import { register as registerRewrap } from './commands/rewrap.js';
+import { register as registerServe } from './commands/serve.js';
+import { register as registerStats } from './commands/stats.js';
+import { register as registerTail } from './commands/tail.js';
+import { register as registerThreads } from './commands/threads.js';
+import { EXIT_USAGE } from './cli-error.js';
+
+/** The CLI's version: the package's. */
+const VERSION = '0.1.0';
+
+/**
+ * Builds the `progressdb` program: the shared settings first (subcommands inherit them when
+ * created), then every command module's `register`. Usage errors exit with code 2.
+ */
+export function buildProgram(): Command {
+  const program = new Command('progressdb')
+    .description('ProgressDB: a gRPC database for chat threads. Serve it, inspect it, talk to it.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .helpCommand('help [command]', 'show help for a command')
+    .enablePositionalOptions()
+    .showHelpAfterError('(progressdb --help lists the commands)')
+    .configureOutput({
+      outputError: (text, write) => write(text.replace(/^error: /, 'progressdb: ')),
+    })
+    .configureHelp({ helpWidth: 100, sortSubcommands: false })
+    .exitOverride((error) => {
+      throw error;
+    });
+  program.addHelpText(
+    'after',
+    `
+Client commands connect to PROGRESSDB_ADDRESS (default 127.0.0.1:50051) with PROGRESSDB_API_KEY,
+or with the key that \`npm start\` wrote to ./data/api-keys.json.
+
+Examples:
+  $ progressdb serve --data-dir ./data
+  $ progressdb append support-42 "Hello there" --user alice
+  $ progressdb tail support-42
+  $ progressdb stats --json`,
+  );
+  registerServe(program);
+  registerStats(program);
+  registerThreads(program);
+  registerAppend(program);
+  registerMessages(program);
+  registerTail(program);
+  registerRewrap(program);
+  for (const command of program.commands) {
+    const name = `progressdb ${command.name()}`;
+    command.showHelpAfterError(`usage: ${name} ${command.usage()}\n(${name} --help for more)`);
+  }
+  return program;
+}
+
+/** Exit code of a commander error: 0 for help and version, 2 for every usage error. */
+export function exitCodeOf(error: { exitCode: number; code: string }): number {
+  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+  return error.exitCode === 0 ? 0 : EXIT_USAGE;
+}
