@@ -7,7 +7,7 @@ import {
   LocalKeyProvider,
   type KeyProvider,
 } from './crypto/index.js';
-import { ThreadAdmin, ThreadKeys, ThreadLog } from './log/index.js';
+import { Retention, RetentionScheduler, ThreadAdmin, ThreadKeys, ThreadLog } from './log/index.js';
 import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.js';
 import { ProgressDbServer } from './server/progressdb-server.js';
 import { CallRateLimiter } from './server/rate-limiter.js';
@@ -94,13 +94,16 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     durability: config.durability,
     maxGroupCommands: config.writer.maxGroupCommands,
   });
+  const admin = new ThreadAdmin(store, log, threadKeys);
+  const retention = new Retention(store, log, admin, config.retention);
   let server: ProgressDbServer;
   try {
     server = await ProgressDbServer.start({
       log,
       auth: { keys: keys.registry, tokens },
       limits,
-      admin: new ThreadAdmin(store, log, threadKeys),
+      admin,
+      retention,
       logger,
       options: {
         host: config.listen.host,
@@ -118,6 +121,27 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     await provider.close();
     throw error;
   }
+  const retentionRuns = new RetentionScheduler(
+    retention,
+    config.retention.intervalSeconds * 1000,
+    ({ report, error }) => {
+      if (report === undefined) {
+        logger.error({ err: error }, 'retention run failed; the next run resumes it');
+        return;
+      }
+      const removed = report.threadsPurged + report.messagesPurged + report.versionsPurged;
+      if (removed === 0n) return;
+      logger.info(
+        {
+          threadsPurged: report.threadsPurged,
+          messagesPurged: report.messagesPurged,
+          versionsPurged: report.versionsPurged,
+        },
+        'retention removed expired data',
+      );
+    },
+  );
+  retentionRuns.start();
   let closing: Promise<void> | undefined;
   return {
     address: server.address,
@@ -129,6 +153,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     close() {
       closing ??= (async () => {
         await server.drain();
+        await retentionRuns.stop();
         await log.close();
         await server.stop();
         await store.close();

@@ -250,7 +250,10 @@ export function bumpCounter(
   if (delta === 0n) return;
   const key = keys.counterKey(name);
   const current = target.get(Family.indexes, key);
-  target.put(Family.indexes, key, keys.u64((current ? keys.readU64(current) : 0n) + delta));
+  const next = (current ? keys.readU64(current) : 0n) + delta;
+  // A total back at zero has no row, as in a rebuild that never counted it.
+  if (next === 0n) target.del(Family.indexes, key);
+  else target.put(Family.indexes, key, keys.u64(next));
 }
 
 /** Reads an exact total. */

@@ -1,25 +1,25 @@
 import type { AdminServiceServer } from '../gen/progressdb/v1/admin_service.js';
-import { invalidField, type ThreadAdmin, type ThreadLog } from '../log/index.js';
+import { invalidField, type Retention, type ThreadAdmin, type ThreadLog } from '../log/index.js';
 import type { TailHub } from '../tail/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { backupHandlers } from './backup-service.js';
-import { notYetUnary, serverStream, unary, type AdapterDeps } from './call-adapters.js';
+import { serverStream, unary, type AdapterDeps } from './call-adapters.js';
 import { requireId } from './request-validation.js';
 
 /** Key ids name master keys or KMS keys (ids, ARNs, aliases): bounded and printable. */
 const KMS_KEY_ID = /^[A-Za-z0-9:/_.+=@-]{1,256}$/;
 
 /**
- * AdminService (admin keys only): statistics, purging threads with crypto-shredding, re-wrapping
- * data keys, sealing records written in the clear; retention comes with a later version
- * (UNIMPLEMENTED).
- * Data flow: admin → AdminService → ThreadAdmin → writer jobs.
+ * AdminService (admin keys only): statistics, purging threads with crypto-shredding, retention on
+ * demand, re-wrapping data keys, sealing records written in the clear, backups and exports.
+ * Data flow: admin → AdminService → (ThreadAdmin, Retention) → writer jobs.
  */
 export function adminService(
   deps: AdapterDeps,
   admin: ThreadAdmin,
   log: ThreadLog,
   hub: TailHub<unknown>,
+  retention: Retention,
   logger: Logger,
 ): AdminServiceServer {
   const service = 'AdminService';
@@ -53,7 +53,20 @@ export function adminService(
         position: log.position,
       };
     }),
-    runRetention: notYetUnary(deps, service, 'RunRetention'),
+    runRetention: unary(deps, service, 'RunRetention', async (request, context) => {
+      const report = await retention.run({ dryRun: request.dryRun });
+      logger.info(
+        {
+          dryRun: report.dryRun,
+          threadsPurged: report.threadsPurged,
+          messagesPurged: report.messagesPurged,
+          versionsPurged: report.versionsPurged,
+          keyId: context.keyId,
+        },
+        report.dryRun ? 'retention dry run' : 'ran retention on demand',
+      );
+      return report;
+    }),
     encryptExisting: serverStream(
       deps,
       service,

@@ -8,7 +8,7 @@ import { AuthServiceService } from '../gen/progressdb/v1/auth_service.js';
 import { MessageServiceService } from '../gen/progressdb/v1/message_service.js';
 import { TailServiceService } from '../gen/progressdb/v1/tail_service.js';
 import { ThreadServiceService } from '../gen/progressdb/v1/thread_service.js';
-import type { ThreadAdmin, ThreadLog } from '../log/index.js';
+import type { Retention, ThreadAdmin, ThreadLog } from '../log/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { adminService } from './admin-service.js';
 import { authService } from './auth-service.js';
@@ -121,6 +121,7 @@ export class ProgressDbServer {
     auth: Authenticator;
     limits: CallRateLimiter;
     admin: ThreadAdmin;
+    retention: Retention;
     logger: Logger;
     options: ServerOptions;
   }): Promise<ProgressDbServer> {
@@ -155,7 +156,7 @@ export class ProgressDbServer {
     );
     server.addService(
       guardDecoding(AdminServiceService),
-      adminService(adapter, deps.admin, log, tails, deps.logger),
+      adminService(adapter, deps.admin, log, tails, deps.retention, deps.logger),
     );
     const health = new HealthImplementation({ '': 'SERVING' });
     for (const name of SERVICE_NAMES) health.setStatus(name, 'SERVING');

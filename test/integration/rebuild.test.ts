@@ -3,19 +3,8 @@ import { test } from 'node:test';
 import { databasePath } from '../../src/app.js';
 import { rebuildProjections } from '../../src/log/index.js';
 import { PROJECTION_FAMILIES, RocksStore } from '../../src/storage/index.js';
+import { projectionSnapshot as snapshot } from '../support/projections.js';
 import { startTestServer } from '../support/test-server.js';
-
-function snapshot(store: RocksStore): Map<string, string[]> {
-  const families = new Map<string, string[]>();
-  for (const family of PROJECTION_FAMILIES) {
-    const rows = store.scan(family, { gte: Buffer.alloc(0), lt: Buffer.alloc(32, 0xff) });
-    families.set(
-      family,
-      rows.map((row) => `${row.key.toString('hex')}=${row.value.toString('hex')}`),
-    );
-  }
-  return families;
-}
 
 test('rebuilding the projections from events alone reproduces them byte for byte', async () => {
   const server = await startTestServer();
