@@ -127,8 +127,7 @@ function describeSdkError(error: ProgressDBError, address: string): string {
 /** A file-system error (from an option naming a file) in plain words, or undefined. */
 function describeSystemError(error: NodeJS.ErrnoException): string | undefined {
   const path = error.path === undefined ? '' : ` ${error.path}`;
-  const code: number = error.code;
-  switch (code) {
+  switch (error.code) {
     case 'ENOENT':
       return `no such file or folder:${path}`;
     case 'EACCES':
