@@ -2,6 +2,7 @@ export { ThreadLog, type CommitListener, type ThreadLogOptions } from './thread-
 export { ThreadKeys, type KeyHold } from './thread-keys.js';
 export { ThreadAdmin, type PurgeReason, type RewrapProgress } from './thread-admin.js';
 export {
+  isMessageTtlOverride,
   MESSAGE_TTL_METADATA_KEY,
   Retention,
   type RetentionPolicies,

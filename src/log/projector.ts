@@ -243,7 +243,7 @@ export function finishThread(state: ThreadState, target: ProjectionTarget): void
  * that changes it, so the totals survive restarts without a recount and a rebuild reproduces them.
  */
 export function bumpCounter(
-  target: Pick<ProjectionTarget, 'get' | 'put'>,
+  target: Pick<ProjectionTarget, 'get' | 'put' | 'del'>,
   name: CounterName,
   delta: bigint,
 ): void {

@@ -25,6 +25,13 @@ import type { ThreadLog } from './thread-log.js';
  */
 export const MESSAGE_TTL_METADATA_KEY = 'progressdb.message_ttl_seconds';
 
+const TTL_OVERRIDE = /^(?:off|[1-9][0-9]{0,11})$/;
+
+/** Whether `value` is a valid message TTL override: whole seconds (1 to 12 digits) or `off`. */
+export function isMessageTtlOverride(value: string): boolean {
+  return TTL_OVERRIDE.test(value);
+}
+
 /** The retention policies; each is off while undefined. */
 export interface RetentionPolicies {
   /** Purge soft-deleted threads this many seconds after their deletion. */
@@ -172,9 +179,10 @@ export class Retention {
   /** The message TTL of a thread in seconds: its metadata override, else the global one. */
   #ttlSeconds(thread: ThreadRecord): number | undefined {
     const override = thread.metadata[MESSAGE_TTL_METADATA_KEY];
-    if (override === 'off') return undefined;
-    if (override !== undefined && /^[1-9][0-9]{0,11}$/.test(override)) return Number(override);
-    return this.#policies.messageTtlSeconds;
+    if (override === undefined || !isMessageTtlOverride(override)) {
+      return this.#policies.messageTtlSeconds;
+    }
+    return override === 'off' ? undefined : Number(override);
   }
 
   async #applyToThread(

@@ -1,6 +1,11 @@
 import type { Limits as ConfigLimits } from '../config/index.js';
 import type { ExpectedRevision } from '../log/index.js';
-import { invalidField, payloadTooLarge } from '../log/index.js';
+import {
+  invalidField,
+  isMessageTtlOverride,
+  MESSAGE_TTL_METADATA_KEY,
+  payloadTooLarge,
+} from '../log/index.js';
 import type { ExpectedRevision as WireExpectedRevision } from '../gen/progressdb/v1/types.js';
 
 /** The request limits of API.md (configurable): the configuration's slice the server checks. */
@@ -77,6 +82,25 @@ export function requireMetadata(
     if (Buffer.byteLength(key) + Buffer.byteLength(entry) > limits.maxMetadataEntryBytes) {
       throw payloadTooLarge(`${field}.${key}`, limits.maxMetadataEntryBytes, 'bytes');
     }
+  }
+  return value;
+}
+
+/**
+ * A thread's metadata: a metadata map whose `progressdb.message_ttl_seconds`, if present, is whole
+ * seconds or `off` (retention reads it). @throws INVALID_FIELD, PAYLOAD_TOO_LARGE
+ */
+export function requireThreadMetadata(
+  value: Record<string, string>,
+  field: string,
+  limits: Limits,
+): Record<string, string> {
+  const ttl = requireMetadata(value, field, limits)[MESSAGE_TTL_METADATA_KEY];
+  if (ttl !== undefined && !isMessageTtlOverride(ttl)) {
+    throw invalidField(
+      `${field}.${MESSAGE_TTL_METADATA_KEY}`,
+      'must be a whole number of seconds or "off"',
+    );
   }
   return value;
 }

@@ -9,7 +9,7 @@ import {
   pageSize,
   requireId,
   requireIds,
-  requireMetadata,
+  requireThreadMetadata,
   requireText,
   type Limits,
 } from './request-validation.js';
@@ -52,7 +52,7 @@ export function threadService(
       const input = {
         threadId: request.threadId === '' ? randomUUID() : requireId(request.threadId, 'thread_id'),
         title: requireText(request.title, 'title', limits.maxTitleChars),
-        metadata: requireMetadata(request.metadata, 'metadata', limits),
+        metadata: requireThreadMetadata(request.metadata, 'metadata', limits),
         memberIds: requireIds(request.memberIds, 'member_ids', limits.maxMembersPerCall),
         requestId: optionalId(request.requestId, 'request_id'),
       };
@@ -87,7 +87,7 @@ export function threadService(
       const metadata =
         request.metadata === undefined
           ? undefined
-          : requireMetadata(request.metadata.entries, 'metadata', limits);
+          : requireThreadMetadata(request.metadata.entries, 'metadata', limits);
       const record = await log.changeThread(actor(context), {
         threadId,
         expected: expectedRevision(request.expectedRevision),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import { isDeepStrictEqual } from 'node:util';
 import { databasePath } from '../../src/app.js';
 import { MESSAGE_TTL_METADATA_KEY } from '../../src/log/index.js';
@@ -337,6 +338,41 @@ void test('RunRetention is for admin keys only', async () => {
       [nothing.threadsPurged, nothing.messagesPurged, nothing.versionsPurged],
       [0n, 0n, 0n],
     );
+  } finally {
+    await server.close();
+  }
+});
+
+void test('a thread TTL override must be whole seconds or off', async () => {
+  const server = await startTestServer();
+  const alice = server.api('alice');
+  try {
+    for (const value of ['soon', '0', '-5', '1.5', '']) {
+      const bad = await failure(
+        alice.threads.createThread({
+          threadId: 'ttl-bad',
+          metadata: { [MESSAGE_TTL_METADATA_KEY]: value },
+        }),
+      );
+      assert.deepEqual(
+        [bad.code, bad.metadata.field],
+        [grpc.status.INVALID_ARGUMENT, `metadata.${MESSAGE_TTL_METADATA_KEY}`],
+        value,
+      );
+    }
+    await alice.threads.createThread({
+      threadId: 'ttl-ok',
+      metadata: { [MESSAGE_TTL_METADATA_KEY]: '86400' },
+    });
+    const update = await failure(
+      alice.threads.updateThread({
+        threadId: 'ttl-ok',
+        metadata: { entries: { [MESSAGE_TTL_METADATA_KEY]: 'never' } },
+      }),
+    );
+    assert.equal(update.metadata.field, `metadata.${MESSAGE_TTL_METADATA_KEY}`);
+    const thread = (await alice.threads.getThread({ threadId: 'ttl-ok' })).thread!;
+    assert.equal(thread.revision, 1n);
   } finally {
     await server.close();
   }
