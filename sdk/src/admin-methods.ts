@@ -2,7 +2,9 @@ import type { Client } from 'nice-grpc';
 import { rpcPath, type CallOptions, type CallRunner } from './call-runner.js';
 import { AdminServiceDefinition } from './gen/progressdb/v1/admin_service.js';
 import type {
+  BackupChunk,
   EncryptProgress,
+  ExportBatch,
   PurgeResult,
   RetentionResult,
   RewrapProgress,
@@ -30,6 +32,27 @@ export interface AdminMethods {
   ): AsyncIterable<RewrapProgress>;
   /** Seals the records written while encryption was off; yields progress. */
   encryptExisting(options?: CallOptions): AsyncIterable<EncryptProgress>;
+  /**
+   * Takes an online backup: yields the backup file's bytes in order (`data`), with the recorded
+   * position and progress; the last chunk has `finished`. Never retried midway: a broken stream
+   * fails, and a new backup starts over.
+   */
+  backup(options?: CallOptions): AsyncIterable<BackupChunk>;
+  /**
+   * Exports events in position order, in batches; content stays sealed unless `decrypt` (which the
+   * server logs). Resume a broken export with `afterPosition` = the last position received.
+   */
+  exportEvents(input?: ExportEventsInput, options?: CallOptions): AsyncIterable<ExportBatch>;
+}
+
+/** What `admin.exportEvents` exports. */
+export interface ExportEventsInput {
+  /** Only this thread's events. */
+  readonly threadId?: string;
+  /** Only events after this position. */
+  readonly afterPosition?: bigint;
+  /** Open sealed bodies, metadata and titles (logged by the server with the key's id). */
+  readonly decrypt?: boolean;
 }
 
 /** Builds `client.admin` over an AdminService client. */
@@ -68,6 +91,25 @@ export function adminMethods(
     rewrapKeys(input = {}, options) {
       const request = { kmsKeyId: input.kmsKeyId ?? '' };
       return runner.stream(path('rewrapKeys'), (o) => client.rewrapKeys(request, o), {
+        ...options,
+        deadlineAt: runner.deadlineAt(options, undefined),
+      });
+    },
+
+    backup(options) {
+      return runner.stream(path('backup'), (o) => client.backup({}, o), {
+        ...options,
+        deadlineAt: runner.deadlineAt(options, undefined),
+      });
+    },
+
+    exportEvents(input = {}, options) {
+      const request = {
+        threadId: input.threadId ?? '',
+        afterPosition: input.afterPosition ?? 0n,
+        decrypt: input.decrypt ?? false,
+      };
+      return runner.stream(path('exportEvents'), (o) => client.exportEvents(request, o), {
         ...options,
         deadlineAt: runner.deadlineAt(options, undefined),
       });

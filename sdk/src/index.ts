@@ -64,7 +64,7 @@ export {
   type TailReconnect,
 } from './resumable-tail.js';
 export type { AuthMethods, SignUserInput, UserToken } from './auth-methods.js';
-export type { AdminMethods } from './admin-methods.js';
+export type { AdminMethods, ExportEventsInput } from './admin-methods.js';
 
 export {
   AlreadyExistsError,
@@ -94,9 +94,12 @@ export { Metadata, Status, type MetadataInit } from 'nice-grpc';
 
 // The data model, generated from the proto; message bodies typed as JSON values.
 export type {
+  BackupChunk,
   ColumnFamilyStats,
   EncryptProgress,
   Event,
+  ExportBatch,
+  ExportedEvent,
   GroupCommitStats,
   MembersAdded,
   MembersRemoved,

@@ -59,3 +59,9 @@ export type RetentionResult = admin.RunRetentionResponse;
 export type RewrapProgress = admin.RewrapKeysResponse;
 /** Progress of `admin.encryptExisting`. */
 export type EncryptProgress = admin.EncryptExistingResponse;
+/** One chunk of `admin.backup`: the next bytes of the backup file, with progress. */
+export type BackupChunk = admin.BackupResponse;
+/** One event of `admin.exportEvents`; `payload` is a JSON object (sealed content as base64). */
+export type ExportedEvent = admin.ExportedEvent;
+/** One batch of `admin.exportEvents`, with the position the export runs up to. */
+export type ExportBatch = admin.ExportEventsResponse;

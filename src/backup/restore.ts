@@ -1,0 +1,337 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { BinaryReader } from '@bufbuild/protobuf/wire';
+import { LocalKeyProvider } from '../crypto/index.js';
+import { ThreadKeyRecord, ThreadRecord } from '../gen/progressdb/storage/v1/records.js';
+import { rebuildProjections } from '../log/index.js';
+import { Counter, Family, keys, RocksStore, type BatchOp } from '../storage/index.js';
+import { BackupError, BackupProblem } from './backup-format.js';
+import { readBackupFile } from './backup-reader.js';
+
+/** The database folder and master key file inside a data folder (as src/app.ts lays it out). */
+const DATABASE_FOLDER = 'db';
+const MASTER_KEY_FILE_NAME = 'master-keys.json';
+
+/** Puts per write batch while loading events. */
+const LOAD_BATCH_OPS = 4096;
+
+/** Where a restore is. */
+export interface RestoreProgress {
+  phase: 'reading' | 'rebuilding' | 'verifying' | 'done';
+  eventsDone: bigint;
+  eventsEstimated: bigint;
+}
+
+/** What `restoreBackup` needs. */
+export interface RestoreOptions {
+  /** The backup file. */
+  file: string;
+  /** The new data folder: absent or empty. */
+  dataDir: string;
+  /**
+   * The local master key file the backup's data keys are wrapped under (the source's
+   * `master-keys.json`): copied into the new data folder, and every restored key is checked to open
+   * under it. Not needed with AWS KMS (the KMS key stays where it is).
+   */
+  masterKeyFile?: string | undefined;
+  /** Called as the restore goes. */
+  onProgress?: ((progress: RestoreProgress) => void) | undefined;
+}
+
+/** What a restore produced. */
+export interface RestoreResult {
+  /** The recorded position of the backup. */
+  position: bigint;
+  events: bigint;
+  threads: bigint;
+  messages: bigint;
+  keys: bigint;
+  /** Keys wrapped by the local provider that no master key file was given for. */
+  keysNeedingMasterKey: bigint;
+  /** Keys wrapped by AWS KMS (not checked offline). */
+  kmsKeys: bigint;
+}
+
+function revisionOf(event: Uint8Array): bigint {
+  const reader = new BinaryReader(event);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 2) return BigInt(reader.uint64().toString());
+    reader.skip(wireType);
+  }
+  throw new BackupError(BackupProblem.corrupt, 'the backup file holds an event without revision');
+}
+
+/** Refuses a target that exists and is not an empty folder. */
+async function checkTarget(dataDir: string): Promise<boolean> {
+  let exists = true;
+  try {
+    const info = await stat(dataDir);
+    if (!info.isDirectory()) {
+      throw new BackupError(BackupProblem.targetNotEmpty, `${dataDir} exists and is not a folder`);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    exists = false;
+  }
+  if (exists && (await readdir(dataDir)).length > 0) {
+    throw new BackupError(
+      BackupProblem.targetNotEmpty,
+      `${dataDir} is not empty: restore into a new or empty folder`,
+    );
+  }
+  return exists;
+}
+
+/**
+ * Restores a backup into a new data folder, offline: checks the target is absent or empty, loads
+ * every event and wrapped key into a fresh database in a temporary sibling folder, recomputes the
+ * projections (and the exact totals) with the same fold as the live writer, verifies the file's
+ * checksum and counts and the database's, and only then renames the folder into place. Any failure
+ * removes the temporary folder: no half database is left behind.
+ * Data flow: file → readBackupFile → RocksStore (events, keys, default) → rebuildProjections.
+ * @throws BackupError TARGET_NOT_EMPTY, NOT_A_BACKUP, UNSUPPORTED_VERSION, TRUNCATED, CORRUPT,
+ * COUNT_MISMATCH, INVALID_INPUT
+ */
+export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
+  const file = resolve(options.file);
+  const dataDir = resolve(options.dataDir);
+  const report = options.onProgress ?? (() => undefined);
+  const fileInfo = await stat(file).catch(() => undefined);
+  if (!fileInfo?.isFile()) {
+    throw new BackupError(BackupProblem.invalidInput, `no backup file at ${file}`);
+  }
+  const masterKeyFile = options.masterKeyFile ? resolve(options.masterKeyFile) : undefined;
+  if (masterKeyFile && !(await stat(masterKeyFile).catch(() => undefined))?.isFile()) {
+    throw new BackupError(BackupProblem.invalidInput, `no master key file at ${masterKeyFile}`);
+  }
+  const targetExisted = await checkTarget(dataDir);
+  await mkdir(dirname(dataDir), { recursive: true });
+  const temp = join(
+    dirname(dataDir),
+    `.${basename(dataDir)}.restoring-${randomBytes(4).toString('hex')}`,
+  );
+  await mkdir(temp, { mode: 0o700 });
+  let store: RocksStore | undefined;
+  try {
+    store = await RocksStore.open(join(temp, DATABASE_FOLDER));
+    const result = await load(store, file, report);
+    report({ phase: 'rebuilding', eventsDone: result.events, eventsEstimated: result.events });
+    const folded = rebuildProjections(store);
+    report({ phase: 'verifying', eventsDone: result.events, eventsEstimated: result.events });
+    verifyCounts(store, result, BigInt(folded));
+    if (masterKeyFile) {
+      await copyFile(masterKeyFile, join(temp, MASTER_KEY_FILE_NAME));
+    }
+    const checked = await verifyKeys(
+      store,
+      masterKeyFile ? join(temp, MASTER_KEY_FILE_NAME) : undefined,
+    );
+    store.write([], true);
+    await store.close();
+    store = undefined;
+    if (targetExisted) await rmdir(dataDir);
+    await rename(temp, dataDir);
+    report({ phase: 'done', eventsDone: result.events, eventsEstimated: result.events });
+    return { ...result, ...checked };
+  } catch (error) {
+    await store?.close().catch(() => undefined);
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Loads the file's events and keys, and the allocation counters; returns the trailer's counts. */
+async function load(
+  store: RocksStore,
+  file: string,
+  report: (progress: RestoreProgress) => void,
+): Promise<Omit<RestoreResult, 'keysNeedingMasterKey' | 'kmsKeys'>> {
+  let ops: BatchOp[] = [];
+  let eventsDone = 0n;
+  let eventsEstimated = 0n;
+  let position = 0n;
+  let maxThread = 0n;
+  let lastReport = 0;
+  const flush = (): void => {
+    if (ops.length === 0) return;
+    store.write(ops, false);
+    ops = [];
+  };
+  const summary = await readBackupFile(file, {
+    header(header) {
+      position = header.position;
+      maxThread = header.lastThreadNumber;
+      eventsEstimated = header.eventsEstimated;
+      report({ phase: 'reading', eventsDone, eventsEstimated });
+    },
+    events({ threadNumber, events }) {
+      if (threadNumber > maxThread) maxThread = threadNumber;
+      for (const event of events) {
+        ops.push({
+          type: 'put',
+          family: Family.events,
+          key: keys.eventKey(threadNumber, revisionOf(event)),
+          value: Buffer.from(event),
+        });
+      }
+      eventsDone += BigInt(events.length);
+      if (ops.length >= LOAD_BATCH_OPS) flush();
+      if (Date.now() - lastReport > 250) {
+        lastReport = Date.now();
+        report({ phase: 'reading', eventsDone, eventsEstimated });
+      }
+    },
+    threadKey({ threadNumber, key }) {
+      ops.push({
+        type: 'put',
+        family: Family.keys,
+        key: keys.threadKey(threadNumber),
+        value: Buffer.from(key),
+      });
+    },
+    threadOmitted(threadNumber) {
+      flush();
+      const range = keys.threadRange(threadNumber);
+      for (;;) {
+        const rows = store.scan(Family.events, { ...range, limit: LOAD_BATCH_OPS });
+        if (rows.length === 0) break;
+        store.write(
+          rows.map((row) => ({ type: 'del', family: Family.events, key: row.key })),
+          false,
+        );
+      }
+      store.write([{ type: 'del', family: Family.keys, key: keys.threadKey(threadNumber) }], false);
+    },
+  });
+  flush();
+  report({ phase: 'reading', eventsDone, eventsEstimated });
+  store.write(
+    [
+      {
+        type: 'put',
+        family: Family.default,
+        key: keys.MetaKey.lastPosition,
+        value: keys.u64(position),
+      },
+      {
+        type: 'put',
+        family: Family.default,
+        key: keys.MetaKey.lastThreadNumber,
+        value: keys.u64(maxThread),
+      },
+    ],
+    false,
+  );
+  const { trailer } = summary;
+  return {
+    position,
+    events: trailer.events,
+    threads: trailer.threads,
+    messages: trailer.messages,
+    keys: trailer.keys,
+  };
+}
+
+function counterValue(store: RocksStore, name: (typeof Counter)[keyof typeof Counter]): bigint {
+  const bytes = store.get(Family.indexes, keys.counterKey(name));
+  return bytes ? keys.readU64(bytes) : 0n;
+}
+
+function countRows(store: RocksStore, family: typeof Family.keys | typeof Family.threads): bigint {
+  let count = 0n;
+  let gte = Buffer.alloc(0);
+  for (;;) {
+    const rows = store.scan(family, { gte, lt: Buffer.alloc(9, 0xff), limit: 4096 });
+    count += BigInt(rows.length);
+    const last = rows[rows.length - 1];
+    if (rows.length < 4096 || !last) return count;
+    gte = Buffer.concat([last.key, Buffer.from([0])]);
+  }
+}
+
+/** Compares the rebuilt database with the trailer's counts. @throws BackupError COUNT_MISMATCH */
+function verifyCounts(
+  store: RocksStore,
+  expected: { events: bigint; threads: bigint; messages: bigint; keys: bigint },
+  folded: bigint,
+): void {
+  const found = {
+    'events folded': folded,
+    events: counterValue(store, Counter.events),
+    threads: counterValue(store, Counter.threads),
+    'thread rows': countRows(store, Family.threads),
+    messages: counterValue(store, Counter.messages),
+    keys: countRows(store, Family.keys),
+  };
+  const want = {
+    'events folded': expected.events,
+    events: expected.events,
+    threads: expected.threads,
+    'thread rows': expected.threads,
+    messages: expected.messages,
+    keys: expected.keys,
+  };
+  for (const [name, value] of Object.entries(found)) {
+    const target = want[name as keyof typeof want];
+    if (value !== target) {
+      throw new BackupError(
+        BackupProblem.countMismatch,
+        `the restored database holds ${value} ${name}, the backup says ${target}`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks that every restored data key wrapped by the local provider opens under the given master
+ * key file; counts the keys that need a master key nobody gave, and those held by AWS KMS.
+ * @throws BackupError INVALID_INPUT when a key does not open under the given master key file.
+ */
+async function verifyKeys(
+  store: RocksStore,
+  masterKeyFile: string | undefined,
+): Promise<{ keysNeedingMasterKey: bigint; kmsKeys: bigint }> {
+  const provider = masterKeyFile
+    ? await LocalKeyProvider.open({ file: masterKeyFile, createIfMissing: false })
+    : undefined;
+  let keysNeedingMasterKey = 0n;
+  let kmsKeys = 0n;
+  try {
+    let gte = Buffer.alloc(0);
+    for (;;) {
+      const rows = store.scan(Family.keys, { gte, lt: Buffer.alloc(9, 0xff), limit: 1024 });
+      for (const row of rows) {
+        const record = ThreadKeyRecord.decode(row.value);
+        if (record.provider === 'aws') {
+          kmsKeys++;
+          continue;
+        }
+        if (!provider) {
+          keysNeedingMasterKey++;
+          continue;
+        }
+        const threadBytes = store.get(Family.threads, row.key);
+        if (!threadBytes) continue;
+        const threadId = ThreadRecord.decode(threadBytes).id;
+        try {
+          const key = await provider.decryptDataKey(Buffer.from(record.wrapped), { threadId });
+          key.fill(0);
+        } catch {
+          throw new BackupError(
+            BackupProblem.invalidInput,
+            `the data key of thread ${threadId} (master key ${record.kmsKeyId}) does not open ` +
+              `under the master key file given: it is not the source's master key file`,
+          );
+        }
+      }
+      const last = rows[rows.length - 1];
+      if (rows.length < 1024 || !last) break;
+      gte = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+  } finally {
+    await provider?.close();
+  }
+  return { keysNeedingMasterKey, kmsKeys };
+}
