@@ -73,7 +73,8 @@ function describeSdkError(error: ProgressDBError, address: string): string {
         return withReason(`ProgressDB at ${address} cannot reach its key service (KMS)`, error);
       }
       if (/certificate|ssl|tls|handshake/i.test(details)) {
-        return `cannot open a TLS connection to ProgressDB at ${address}: ${details}`;
+        const cause = /Last error: (?:Error: )?([^.]+)/.exec(details)?.[1] ?? details;
+        return `cannot open a TLS connection to ProgressDB at ${address}: ${cause} (does --tls-ca name the server's CA?)`;
       }
       return `cannot reach ProgressDB at ${address} — is it running? start it with \`npm start\``;
     case Code.UNAUTHENTICATED:

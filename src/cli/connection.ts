@@ -27,33 +27,26 @@ export interface ConnectionOptions {
  * `--key-file`, each with its environment variable. Every command that talks to a server calls this.
  */
 export function addConnectionOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option('--address <host:port>', 'server address; https://host:port for TLS')
-        .env('PROGRESSDB_ADDRESS')
-        .default(DEFAULT_ADDRESS),
-    )
-    .addOption(
-      new Option(
-        '--api-key <key>',
-        `API key; default: the matching key in ./data/${KEY_FILE_NAME}`,
-      ).env('PROGRESSDB_API_KEY'),
-    )
-    .addOption(
-      new Option('--user <id>', 'with a backend key: the user to act as (x-user-id)').env(
-        'PROGRESSDB_USER',
-      ),
-    )
-    .addOption(
-      new Option('--tls-ca <file>', 'CA certificate (PEM) to trust; turns TLS on').env(
-        'PROGRESSDB_TLS_CA',
-      ),
-    )
-    .addOption(
-      new Option('--key-file <file>', 'the server key file to read the API key from')
-        .env('PROGRESSDB_KEY_FILE')
-        .hideHelp(),
-    );
+  const options = [
+    new Option('--address <host:port>', 'server address; https://host:port for TLS')
+      .env('PROGRESSDB_ADDRESS')
+      .default(DEFAULT_ADDRESS),
+    new Option(
+      '--api-key <key>',
+      `API key; default: the admin or backend key in ./data/${KEY_FILE_NAME}`,
+    ).env('PROGRESSDB_API_KEY'),
+    new Option('--user <id>', 'with a backend key: the user to act as (x-user-id)').env(
+      'PROGRESSDB_USER',
+    ),
+    new Option('--tls-ca <file>', 'CA certificate (PEM) to trust; turns TLS on').env(
+      'PROGRESSDB_TLS_CA',
+    ),
+    new Option('--key-file <file>', 'the server key file to read the API key from')
+      .env('PROGRESSDB_KEY_FILE')
+      .hideHelp(),
+  ];
+  for (const option of options) command.addOption(option.helpGroup('Connection:'));
+  return command;
 }
 
 /** The key file a command falls back to: `--key-file`, else `$PROGRESSDB_DATA_DIR` or `./data`. */

@@ -121,6 +121,11 @@ export function bodyText(body: JsonValue | undefined): string {
   return text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 }
 
+/** A count and a noun, in the plural unless the count is one: `1 event`, `3 events`. */
+export function plural(value: bigint | number, noun: string): string {
+  return `${count(value)} ${noun}${value === 1 || value === 1n ? '' : 's'}`;
+}
+
 /** Shortens `text` to `width` characters, ending with `…` when cut. */
 export function truncate(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;

@@ -6,7 +6,7 @@ import {
   isCancelled,
   type ConnectionOptions,
 } from '../connection.js';
-import { count, note, printJson, println } from '../output.js';
+import { count, note, plural, printJson, println } from '../output.js';
 
 interface RewrapOptions extends ConnectionOptions {
   readonly kmsKeyId?: string;
@@ -68,7 +68,7 @@ Examples:
           return;
         }
         if (options.json === true) printJson({ done, total });
-        else println(`re-wrapped ${count(done)} data key${done === 1n ? '' : 's'}`);
+        else println(`re-wrapped ${plural(done, 'data key')}`);
       } finally {
         process.off('SIGINT', onSignal);
         connection.close();

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Stats } from '../../../sdk/src/index.js';
 import { action, addConnectionOptions, connect, type ConnectionOptions } from '../connection.js';
-import { bytes, count, duration, formatTable, printJson, println } from '../output.js';
+import { bytes, count, duration, formatTable, plural, printJson, println } from '../output.js';
 
 interface StatsOptions extends ConnectionOptions {
   readonly json?: boolean;
@@ -28,7 +28,7 @@ function printStats(stats: Stats): void {
     const took = micros >= 1000 ? `${(micros / 1000).toFixed(1)} ms` : `${micros} µs`;
     rows.push([
       'last commit',
-      `${count(commit.commands)} commands, ${count(commit.events)} events, ${bytes(commit.bytes)} in ${took}`,
+      `${plural(commit.commands, 'command')}, ${plural(commit.events, 'event')}, ${bytes(commit.bytes)} in ${took}`,
     ]);
   }
   const width = Math.max(...rows.map(([label]) => label.length));
