@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { register as registerAppend } from './commands/append.js';
 import { register as registerMessages } from './commands/messages.js';
@@ -9,7 +10,10 @@ import { register as registerThreads } from './commands/threads.js';
 import { EXIT_USAGE } from './cli-error.js';
 
 /** The CLI's version: the package's. */
-const VERSION = '0.1.0';
+function version(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
 
 /**
  * Builds the `progressdb` program: the shared settings first (subcommands inherit them when
@@ -18,7 +22,7 @@ const VERSION = '0.1.0';
 export function buildProgram(): Command {
   const program = new Command('progressdb')
     .description('ProgressDB: a gRPC database for chat threads. Serve it, inspect it, talk to it.')
-    .version(VERSION, '-V, --version', 'print the version')
+    .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
     .enablePositionalOptions()

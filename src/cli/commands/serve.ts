@@ -13,7 +13,7 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGH
  * The node arguments that start the server exactly as `npm start` does, with the telemetry preload
  * loaded before grpc-js (when it exists) and `flags` passed to the configuration loader.
  */
-export function serverArgs(flags: readonly string[]): string[] {
+function serverArgs(flags: readonly string[]): string[] {
   const preload = existsSync(TELEMETRY_PRELOAD)
     ? ['--import', pathToFileURL(TELEMETRY_PRELOAD).href]
     : [];
