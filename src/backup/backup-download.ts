@@ -36,9 +36,10 @@ export interface DownloadResult {
  * SDK's errors.
  */
 export async function downloadBackup(
-  admin: { backup(): AsyncIterable<BackupChunkLike> },
+  admin: { backup(options?: { signal?: AbortSignal }): AsyncIterable<BackupChunkLike> },
   file: string,
   onProgress: (progress: DownloadProgress) => void = () => undefined,
+  signal?: AbortSignal,
 ): Promise<DownloadResult> {
   const target = resolve(file);
   if (await stat(target).catch(() => undefined)) {
@@ -56,7 +57,7 @@ export async function downloadBackup(
   try {
     let last: BackupChunkLike | undefined;
     let bytes = 0;
-    for await (const chunk of admin.backup()) {
+    for await (const chunk of admin.backup(signal ? { signal } : {})) {
       if (chunk.data.length > 0) {
         await handle.write(chunk.data);
         bytes += chunk.data.length;

@@ -64,15 +64,15 @@ export function exportLine(event: ExportedEventLike): string {
  */
 export async function exportEvents(
   admin: {
-    exportEvents(input: {
-      threadId?: string;
-      afterPosition?: bigint;
-      decrypt?: boolean;
-    }): AsyncIterable<{ events: ExportedEventLike[]; headPosition: bigint }>;
+    exportEvents(
+      input: { threadId?: string; afterPosition?: bigint; decrypt?: boolean },
+      options?: { signal?: AbortSignal },
+    ): AsyncIterable<{ events: ExportedEventLike[]; headPosition: bigint }>;
   },
   out: Writable,
   options: ExportOptions = {},
   onProgress: (progress: ExportProgress) => void = () => undefined,
+  signal?: AbortSignal,
 ): Promise<ExportProgress> {
   const progress: ExportProgress = {
     events: 0n,
@@ -84,7 +84,7 @@ export async function exportEvents(
     ...(options.afterPosition === undefined ? {} : { afterPosition: options.afterPosition }),
     decrypt: options.decrypt ?? false,
   };
-  for await (const batch of admin.exportEvents(input)) {
+  for await (const batch of admin.exportEvents(input, signal ? { signal } : {})) {
     progress.headPosition = batch.headPosition;
     if (batch.events.length === 0) continue;
     const text = batch.events.map(exportLine).join('');
