@@ -1,11 +1,12 @@
 import { isSealed, open, seal, type DataKey } from '../crypto/index.js';
 import { SealedContentRecord } from '../gen/progressdb/storage/v1/records.js';
 import { decryptFailed } from './errors.js';
-import type {
-  EventRecord,
-  MessageRecord,
-  MessageViewRecord,
-  ThreadRecord,
+import {
+  records,
+  type EventRecord,
+  type MessageRecord,
+  type MessageViewRecord,
+  type ThreadRecord,
 } from './record-codec.js';
 
 /**
@@ -26,11 +27,8 @@ export function sealMessage(
   key: DataKey | undefined,
 ): MessageRecord {
   if (!key) return message;
-  const content = SealedContentRecord.encode({
-    body: message.body,
-    metadata: message.metadata,
-  }).finish();
-  const sealed = seal(Buffer.from(content), key, aad(threadId, message));
+  const content = records.sealedContent.encode({ body: message.body, metadata: message.metadata });
+  const sealed = seal(content, key, aad(threadId, message));
   return { ...message, body: sealed, metadata: {} };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { MessageRecord as MessageRecordCodec } from '../gen/progressdb/storage/v1/records.js';
 import { embedding, records, type EventRecord, type MessageRecord } from './record-codec.js';
 
 const message: MessageRecord = {
@@ -47,4 +48,17 @@ test('a record that does not decode is CORRUPT_RECORD', () => {
     () => records.thread.decode(Buffer.from([0xff, 0xff, 0xff])),
     (error: { reason?: string }) => error.reason === 'CORRUPT_RECORD',
   );
+});
+
+test('the shared writer encodes each record alone: after a big one, and after a failed one', () => {
+  const fresh = (record: MessageRecord) => Buffer.from(MessageRecordCodec.encode(record).finish());
+  const big = { ...message, body: Buffer.alloc(200_000, 7) };
+  assert.deepEqual(records.message.encode(big), fresh(big));
+  assert.deepEqual(records.message.encode(message), fresh(message));
+  const broken = { ...message, seq: 'not a number' as unknown as bigint };
+  assert.throws(() => records.message.encode(broken));
+  assert.deepEqual(records.message.encode(message), fresh(message));
+  const huge = { ...message, body: Buffer.alloc(2 << 20, 1) };
+  assert.deepEqual(records.message.encode(huge), fresh(huge));
+  assert.deepEqual(records.message.encode(message), fresh(message));
 });

@@ -1,9 +1,10 @@
-import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryWriter, type BinaryReader } from '@bufbuild/protobuf/wire';
 import {
   EventRecord,
   MessageRecord,
   MessageViewRecord,
   RequestRecord,
+  SealedContentRecord,
   ThreadRecord,
 } from '../gen/progressdb/storage/v1/records.js';
 import { corruptRecord } from './errors.js';
@@ -13,11 +14,32 @@ interface Codec<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
 }
 
+/** Past this size the shared writer's buffer is dropped after use instead of kept. */
+const MAX_KEPT_WRITER_BYTES = 1 << 20;
+let shared = new BinaryWriter();
+
+/**
+ * Encodes with one long-lived writer: a fresh writer starts at 128 bytes and doubles (allocating
+ * and copying) until the record fits, for every record; the shared one has grown once. `finish()`
+ * copies the bytes out and resets it. Encoding is synchronous, so uses never interleave.
+ */
+function encodeShared<T>(codec: Codec<T>, record: T): Buffer {
+  let bytes: Uint8Array;
+  try {
+    bytes = codec.encode(record, shared).finish();
+  } catch (error) {
+    // A failed encoding leaves the writer mid-record: start over with a fresh one.
+    shared = new BinaryWriter();
+    throw error;
+  }
+  if (bytes.byteLength > MAX_KEPT_WRITER_BYTES) shared = new BinaryWriter();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function bind<T>(codec: Codec<T>, family: string) {
   return {
     encode(record: T): Buffer {
-      const bytes = codec.encode(record).finish();
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return encodeShared(codec, record);
     },
     /** @throws ProgressDbError CORRUPT_RECORD when the bytes are not a record. */
     decode(bytes: Buffer): T {
@@ -61,7 +83,7 @@ export const embedding = {
     if (kind !== 'messageCreated' && kind !== 'messageEdited' && kind !== 'messageDeleted') {
       throw new Error(`event ${event.revision} does not carry a message`);
     }
-    const head = EventRecord.encode({ ...event, payload: undefined }).finish();
+    const head = encodeShared(EventRecord, { ...event, payload: undefined });
     return Buffer.concat([head, ...embedded(EVENT_MESSAGE_FIELDS[kind], message)]);
   },
   /** The view of a new message: no reactions, no replies. */
@@ -77,6 +99,7 @@ export const records = {
   messageView: bind(MessageViewRecord, 'tails'),
   thread: bind(ThreadRecord, 'threads'),
   request: bind(RequestRecord, 'indexes'),
+  sealedContent: bind(SealedContentRecord, 'sealed content'),
 };
 
 export type {

@@ -75,24 +75,44 @@ export function writeEvent(writer: BinaryWriter, out: EventOut): void {
     nested(writer, payload.field, (w) => nested(w, 1, (m) => writeMessage(m, payload.out)));
 }
 
-function finish(writer: BinaryWriter): EncodedResponse {
-  const bytes = writer.finish();
+/** Past this size the shared writer's buffer is dropped after use instead of kept. */
+const MAX_KEPT_WRITER_BYTES = 1 << 20;
+
+/**
+ * The writer every response is encoded with: a fresh one starts at 128 bytes and doubles,
+ * allocating and copying, until a page fits; this one has grown once. Each response is encoded
+ * synchronously from start to `finish()`, which copies the bytes out and resets it.
+ */
+let sharedWriter = new BinaryWriter();
+
+/** Encodes one response with the shared writer; a failed encoding leaves a fresh writer behind. */
+function encoded(write: (writer: BinaryWriter) => void): EncodedResponse {
+  const writer = sharedWriter;
+  let bytes: Uint8Array;
+  try {
+    write(writer);
+    bytes = writer.finish();
+  } catch (error) {
+    sharedWriter = new BinaryWriter();
+    throw error;
+  }
+  if (bytes.byteLength > MAX_KEPT_WRITER_BYTES) sharedWriter = new BinaryWriter();
   return new EncodedResponse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
 /** Responses whose field 1 is one message (GetMessage, EditMessage, AddReaction, …). */
 export function messageResponse(out: MessageOut): EncodedResponse {
-  const writer = new BinaryWriter();
-  nested(writer, 1, (w) => writeMessage(w, out));
-  return finish(writer);
+  return encoded((writer) => {
+    nested(writer, 1, (w) => writeMessage(w, out));
+  });
 }
 
 /** AppendMessageResponse and AppendMessagesResponse: message(s) in field 1, revision in field 2. */
 export function appendResponse(outs: readonly MessageOut[], revision: bigint): EncodedResponse {
-  const writer = new BinaryWriter();
-  for (const out of outs) nested(writer, 1, (w) => writeMessage(w, out));
-  if (revision !== 0n) writer.uint32(16).uint64(revision);
-  return finish(writer);
+  return encoded((writer) => {
+    for (const out of outs) nested(writer, 1, (w) => writeMessage(w, out));
+    if (revision !== 0n) writer.uint32(16).uint64(revision);
+  });
 }
 
 /** ListMessageVersionsResponse. */
@@ -105,19 +125,19 @@ export function pageResponse(
   outs: readonly MessageOut[],
   page: { hasMoreBefore: boolean; hasMoreAfter: boolean; threadRevision: bigint },
 ): EncodedResponse {
-  const writer = new BinaryWriter();
-  for (const out of outs) nested(writer, 1, (w) => writeMessage(w, out));
-  if (page.hasMoreBefore) writer.uint32(16).bool(true);
-  if (page.hasMoreAfter) writer.uint32(24).bool(true);
-  if (page.threadRevision !== 0n) writer.uint32(32).uint64(page.threadRevision);
-  return finish(writer);
+  return encoded((writer) => {
+    for (const out of outs) nested(writer, 1, (w) => writeMessage(w, out));
+    if (page.hasMoreBefore) writer.uint32(16).bool(true);
+    if (page.hasMoreAfter) writer.uint32(24).bool(true);
+    if (page.threadRevision !== 0n) writer.uint32(32).uint64(page.threadRevision);
+  });
 }
 
 /** Responses whose field 1 is one thread (CreateThread, GetThread, UpdateThread, …). */
 export function threadResponse(out: ThreadOut): EncodedResponse {
-  const writer = new BinaryWriter();
-  nested(writer, 1, (w) => writeThread(w, out));
-  return finish(writer);
+  return encoded((writer) => {
+    nested(writer, 1, (w) => writeThread(w, out));
+  });
 }
 
 /** ListThreadsResponse. */
@@ -125,10 +145,10 @@ export function threadsResponse(
   outs: readonly ThreadOut[],
   nextPageToken: string,
 ): EncodedResponse {
-  const writer = new BinaryWriter();
-  for (const out of outs) nested(writer, 1, (w) => writeThread(w, out));
-  if (nextPageToken !== '') writer.uint32(tag(2)).string(nextPageToken);
-  return finish(writer);
+  return encoded((writer) => {
+    for (const out of outs) nested(writer, 1, (w) => writeThread(w, out));
+    if (nextPageToken !== '') writer.uint32(tag(2)).string(nextPageToken);
+  });
 }
 
 /** ReadEventsResponse. */
@@ -137,16 +157,16 @@ export function eventsResponse(
   hasMore: boolean,
   headRevision: bigint,
 ): EncodedResponse {
-  const writer = new BinaryWriter();
-  for (const out of outs) nested(writer, 1, (w) => writeEvent(w, out));
-  if (hasMore) writer.uint32(16).bool(true);
-  if (headRevision !== 0n) writer.uint32(24).uint64(headRevision);
-  return finish(writer);
+  return encoded((writer) => {
+    for (const out of outs) nested(writer, 1, (w) => writeEvent(w, out));
+    if (hasMore) writer.uint32(16).bool(true);
+    if (headRevision !== 0n) writer.uint32(24).uint64(headRevision);
+  });
 }
 
 /** A tail frame carrying one event (TailThread/User/AllResponse share this shape: field 1). */
 export function eventFrame(out: EventOut): EncodedResponse {
-  const writer = new BinaryWriter();
-  nested(writer, 1, (w) => writeEvent(w, out));
-  return finish(writer);
+  return encoded((writer) => {
+    nested(writer, 1, (w) => writeEvent(w, out));
+  });
 }
