@@ -202,7 +202,7 @@ export function writeBackup(
   };
   const counts: BackupCounts = { events: 0n, threads: 0n, messages: 0n, keys: 0n };
   async function* chunks(): AsyncGenerator<Buffer> {
-    const gzip = createGzip({ level: 6, chunkSize: 64 * 1024 });
+    const gzip = createGzip({ level: 1, chunkSize: 64 * 1024 });
     const piping = pipeline(Readable.from(backupFrames(store, progress, counts)), gzip).then(
       () => undefined,
       (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
