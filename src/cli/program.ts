@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { EXIT_USAGE } from './cli-error.js';
 import { register as registerAppend } from './commands/append.js';
 import { register as registerMessages } from './commands/messages.js';
 import { register as registerRewrap } from './commands/rewrap.js';
@@ -7,7 +8,24 @@ import { register as registerServe } from './commands/serve.js';
 import { register as registerStats } from './commands/stats.js';
 import { register as registerTail } from './commands/tail.js';
 import { register as registerThreads } from './commands/threads.js';
-import { EXIT_USAGE } from './cli-error.js';
+
+/** A command module: `src/cli/commands/<name>.ts`. */
+interface CommandModule {
+  register(program: Command): void;
+}
+
+/**
+ * Commands whose modules load the backup format and storage code at import (half a second): they
+ * are imported only when the command line names them, or for the full help.
+ */
+const HEAVY_COMMANDS: Readonly<Record<string, () => Promise<CommandModule>>> = {
+  backup: () => import('./commands/backup.js'),
+  restore: () => import('./commands/restore.js'),
+  export: () => import('./commands/export.js'),
+  import: () => import('./commands/import.js'),
+};
+
+const LIGHT_COMMANDS = ['serve', 'stats', 'threads', 'append', 'messages', 'tail', 'rewrap'];
 
 /** The CLI's version: the package's. */
 function version(): string {
@@ -15,11 +33,22 @@ function version(): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
+/** The heavy command modules `argv` needs: the one it names; all of them for help or a typo. */
+async function heavyModulesFor(argv: readonly string[]): Promise<CommandModule[]> {
+  const name = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  if (name !== undefined && LIGHT_COMMANDS.includes(name)) return [];
+  const load = HEAVY_COMMANDS[name ?? ''];
+  if (load !== undefined) return [await load()];
+  return Promise.all(Object.values(HEAVY_COMMANDS).map((loader) => loader()));
+}
+
 /**
- * Builds the `progressdb` program: the shared settings first (subcommands inherit them when
- * created), then every command module's `register`. Usage errors exit with code 2.
+ * Builds the `progressdb` program for `argv` (as `process.argv`): the shared settings first
+ * (subcommands inherit them when created), then every command module's `register`. Usage errors
+ * exit with code 2.
  */
-export function buildProgram(): Command {
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
+  const heavy = await heavyModulesFor(argv);
   const program = new Command('progressdb')
     .description('ProgressDB: a gRPC database for chat threads. Serve it, inspect it, talk to it.')
     .version(version(), '-V, --version', 'print the version')
@@ -47,6 +76,7 @@ Examples:
   $ progressdb stats --json`,
   );
   registerServe(program);
+  for (const module of heavy) module.register(program);
   registerStats(program);
   registerThreads(program);
   registerAppend(program);

@@ -9,7 +9,7 @@ import { buildProgram, exitCodeOf } from './program.js';
  */
 export async function runCli(argv: readonly string[]): Promise<never> {
   if (argv.includes('serve')) await prepareServe();
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
