@@ -5,6 +5,7 @@ import { createGunzip } from 'node:zlib';
 import type {
   BackupEvents,
   BackupHeader,
+  BackupPurgeAudit,
   BackupThreadKey,
   BackupTrailer,
 } from '../gen/progressdb/storage/v1/backup.js';
@@ -23,6 +24,7 @@ export interface BackupSink {
   events?(events: BackupEvents): void | Promise<void>;
   threadKey?(key: BackupThreadKey): void | Promise<void>;
   threadOmitted?(threadNumber: bigint): void | Promise<void>;
+  purgeAudit?(audit: BackupPurgeAudit): void | Promise<void>;
 }
 
 /** The counts a reader tallied, which the trailer must match. */
@@ -88,7 +90,7 @@ export async function readBackupFile(file: string, sink: BackupSink = {}): Promi
   const hash = createHash('sha256').update(MAGIC);
   let header: BackupHeader | undefined;
   let trailer: BackupTrailer | undefined;
-  const tally = { events: 0n, threads: 0n, keys: 0n };
+  const tally = { events: 0n, threads: 0n, keys: 0n, purgeAudits: 0n };
   // A thread's events are contiguous, and an omission follows them at once.
   let current: { number: bigint; events: bigint } | undefined;
   try {
@@ -149,6 +151,10 @@ export async function readBackupFile(file: string, sink: BackupSink = {}): Promi
           current = undefined;
           await sink.threadOmitted?.(body.value.threadNumber);
           break;
+        case 'purgeAudit':
+          tally.purgeAudits++;
+          await sink.purgeAudit?.(body.value);
+          break;
         case 'trailer':
           trailer = body.value;
           break;
@@ -173,7 +179,7 @@ export async function readBackupFile(file: string, sink: BackupSink = {}): Promi
       'the backup file is corrupted: its SHA-256 checksum does not match its content',
     );
   }
-  for (const name of ['events', 'threads', 'keys'] as const) {
+  for (const name of ['events', 'threads', 'keys', 'purgeAudits'] as const) {
     if (tally[name] !== trailer[name]) {
       throw new BackupError(
         BackupProblem.corrupt,

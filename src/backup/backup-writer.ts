@@ -25,6 +25,7 @@ export interface BackupCounts {
   threads: bigint;
   messages: bigint;
   keys: bigint;
+  purgeAudits: bigint;
 }
 
 /** The thread id and position of an encoded EventRecord, without decoding the rest. */
@@ -166,6 +167,13 @@ function* backupFrames(
     after = last.key;
   }
   yield* finishThread();
+  // Whole-thread purges leave their audit beside the logs, not in them.
+  for (const row of store.scan(Family.default, keys.purgeAuditRange)) {
+    counts.purgeAudits++;
+    yield emit(
+      frameRecord({ record: { $case: 'purgeAudit', value: { key: row.key, value: row.value } } }),
+    );
+  }
   // The trailer's checksum covers every byte before its own frame.
   const digest = hash.digest();
   yield frameRecord({ record: { $case: 'trailer', value: { ...counts, sha256: digest } } });
@@ -200,7 +208,7 @@ export function writeBackup(
     eventsDone: 0n,
     eventsEstimated: counter(store, Counter.events),
   };
-  const counts: BackupCounts = { events: 0n, threads: 0n, messages: 0n, keys: 0n };
+  const counts: BackupCounts = { events: 0n, threads: 0n, messages: 0n, keys: 0n, purgeAudits: 0n };
   async function* chunks(): AsyncGenerator<Buffer> {
     const gzip = createGzip({ level: 1, chunkSize: 64 * 1024 });
     const piping = pipeline(Readable.from(backupFrames(store, progress, counts)), gzip).then(

@@ -47,6 +47,8 @@ export interface RestoreResult {
   threads: bigint;
   messages: bigint;
   keys: bigint;
+  /** Audit records of whole-thread purges. */
+  purgeAudits: bigint;
   /** Keys wrapped by the local provider that no master key file was given for. */
   keysNeedingMasterKey: bigint;
   /** Keys wrapped by AWS KMS (not checked offline). */
@@ -191,6 +193,18 @@ async function load(
         value: Buffer.from(key),
       });
     },
+    purgeAudit({ key, value }) {
+      const { gte, lt } = keys.purgeAuditRange;
+      if (Buffer.compare(key, gte) < 0 || Buffer.compare(key, lt) >= 0) {
+        throw new BackupError(BackupProblem.corrupt, 'the backup file holds a foreign audit key');
+      }
+      ops.push({
+        type: 'put',
+        family: Family.default,
+        key: Buffer.from(key),
+        value: Buffer.from(value),
+      });
+    },
     threadOmitted(threadNumber) {
       flush();
       const range = keys.threadRange(threadNumber);
@@ -231,6 +245,7 @@ async function load(
     threads: trailer.threads,
     messages: trailer.messages,
     keys: trailer.keys,
+    purgeAudits: trailer.purgeAudits,
   };
 }
 

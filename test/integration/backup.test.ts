@@ -77,6 +77,12 @@ test('a backup taken while appends run restores every event up to its position, 
   const { backend, admin } = clients(source);
   try {
     const ids = await writeWorkload(backend);
+    // A purged thread leaves an audit record beside the logs: the backup carries it.
+    await backend.messages.append(
+      { threadId: 'doomed', role: 'user', body: 'gone', createThread: true },
+      as('alice'),
+    );
+    await admin.admin.purgeThread({ threadId: 'doomed' });
     let appended = 0;
     let stop = false;
     const enough = (n: number) =>
@@ -126,6 +132,7 @@ test('a backup taken while appends run restores every event up to its position, 
     assert.deepEqual([...phases], ['reading', 'rebuilding', 'verifying', 'done']);
     assert.equal(restored.position, taken.position);
     assert.equal(restored.events, taken.events);
+    assert.equal(restored.purgeAudits, 1n);
     assert.ok(
       restored.keys > 0n && restored.keysNeedingMasterKey === 0n,
       JSON.stringify(restored, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
@@ -194,6 +201,10 @@ test('a backup taken while appends run restores every event up to its position, 
           assert.equal(value, original.get(key), `${family} ${key}`);
         }
       }
+      assert.deepEqual(
+        restoredStore.scan(Family.default, keys.purgeAuditRange),
+        sourceStore.scan(Family.default, keys.purgeAuditRange),
+      );
       // The threads untouched since the backup have the very same thread rows.
       const sourceThreads = rows(sourceStore, Family.threads);
       const restoredThreads = rows(restoredStore, Family.threads);

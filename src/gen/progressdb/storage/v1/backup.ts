@@ -30,6 +30,9 @@ export interface BackupRecord {
     | //
     /** The last record. */
     { $case: "trailer"; value: BackupTrailer }
+    | //
+    /** The audit record of a whole-thread purge, as stored in `default`. */
+    { $case: "purgeAudit"; value: BackupPurgeAudit }
     | undefined;
 }
 
@@ -73,6 +76,14 @@ export interface BackupThreadOmitted {
   threadNumber: bigint;
 }
 
+/** A whole-thread purge's audit record: not derivable from events (the thread's log is gone). */
+export interface BackupPurgeAudit {
+  /** The `default` key ("purge_audit" ‖ time ‖ thread number). */
+  key: Buffer;
+  /** The encoded PurgeAuditRecord. */
+  value: Buffer;
+}
+
 /** The end of a backup: exact counts and the checksum. */
 export interface BackupTrailer {
   /** Events restored (omitted threads excluded). */
@@ -85,6 +96,8 @@ export interface BackupTrailer {
   keys: bigint;
   /** SHA-256 of every byte of the uncompressed stream before this record's length prefix. */
   sha256: Buffer;
+  /** Purge audit records restored. */
+  purgeAudits: bigint;
 }
 
 function createBaseBackupRecord(): BackupRecord {
@@ -108,6 +121,9 @@ export const BackupRecord: MessageFns<BackupRecord> = {
         break;
       case "trailer":
         BackupTrailer.encode(message.record.value, writer.uint32(42).fork()).join();
+        break;
+      case "purgeAudit":
+        BackupPurgeAudit.encode(message.record.value, writer.uint32(50).fork()).join();
         break;
     }
     return writer;
@@ -166,6 +182,14 @@ export const BackupRecord: MessageFns<BackupRecord> = {
             message.record = { $case: "trailer", value: BackupTrailer.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.record = { $case: "purgeAudit", value: BackupPurgeAudit.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -194,6 +218,10 @@ export const BackupRecord: MessageFns<BackupRecord> = {
         ? { $case: "threadOmitted", value: BackupThreadOmitted.fromJSON(object.thread_omitted) }
         : isSet(object.trailer)
         ? { $case: "trailer", value: BackupTrailer.fromJSON(object.trailer) }
+        : isSet(object.purgeAudit)
+        ? { $case: "purgeAudit", value: BackupPurgeAudit.fromJSON(object.purgeAudit) }
+        : isSet(object.purge_audit)
+        ? { $case: "purgeAudit", value: BackupPurgeAudit.fromJSON(object.purge_audit) }
         : undefined,
     };
   },
@@ -210,6 +238,8 @@ export const BackupRecord: MessageFns<BackupRecord> = {
       obj.threadOmitted = BackupThreadOmitted.toJSON(message.record.value);
     } else if (message.record?.$case === "trailer") {
       obj.trailer = BackupTrailer.toJSON(message.record.value);
+    } else if (message.record?.$case === "purgeAudit") {
+      obj.purgeAudit = BackupPurgeAudit.toJSON(message.record.value);
     }
     return obj;
   },
@@ -247,6 +277,12 @@ export const BackupRecord: MessageFns<BackupRecord> = {
       case "trailer": {
         if (object.record?.value !== undefined && object.record?.value !== null) {
           message.record = { $case: "trailer", value: BackupTrailer.fromPartial(object.record.value) };
+        }
+        break;
+      }
+      case "purgeAudit": {
+        if (object.record?.value !== undefined && object.record?.value !== null) {
+          message.record = { $case: "purgeAudit", value: BackupPurgeAudit.fromPartial(object.record.value) };
         }
         break;
       }
@@ -743,8 +779,93 @@ export const BackupThreadOmitted: MessageFns<BackupThreadOmitted> = {
   },
 };
 
+function createBaseBackupPurgeAudit(): BackupPurgeAudit {
+  return { key: Buffer.alloc(0), value: Buffer.alloc(0) };
+}
+
+export const BackupPurgeAudit: MessageFns<BackupPurgeAudit> = {
+  encode(message: BackupPurgeAudit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackupPurgeAudit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackupPurgeAudit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BackupPurgeAudit {
+    return {
+      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: BackupPurgeAudit): unknown {
+    const obj: any = {};
+    if (message.key.length !== 0) {
+      obj.key = base64FromBytes(message.key);
+    }
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BackupPurgeAudit>, I>>(base?: I): BackupPurgeAudit {
+    return BackupPurgeAudit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BackupPurgeAudit>, I>>(object: I): BackupPurgeAudit {
+    const message = createBaseBackupPurgeAudit();
+    message.key = object.key ?? Buffer.alloc(0);
+    message.value = object.value ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 function createBaseBackupTrailer(): BackupTrailer {
-  return { events: 0n, threads: 0n, messages: 0n, keys: 0n, sha256: Buffer.alloc(0) };
+  return { events: 0n, threads: 0n, messages: 0n, keys: 0n, sha256: Buffer.alloc(0), purgeAudits: 0n };
 }
 
 export const BackupTrailer: MessageFns<BackupTrailer> = {
@@ -775,6 +896,12 @@ export const BackupTrailer: MessageFns<BackupTrailer> = {
     }
     if (message.sha256.length !== 0) {
       writer.uint32(42).bytes(message.sha256);
+    }
+    if (message.purgeAudits !== 0n) {
+      if (BigInt.asUintN(64, message.purgeAudits) !== message.purgeAudits) {
+        throw new globalThis.Error("value provided for field message.purgeAudits of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.purgeAudits);
     }
     return writer;
   },
@@ -832,6 +959,14 @@ export const BackupTrailer: MessageFns<BackupTrailer> = {
             message.sha256 = Buffer.from(reader.bytes());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.purgeAudits = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -851,6 +986,11 @@ export const BackupTrailer: MessageFns<BackupTrailer> = {
       messages: isSet(object.messages) ? BigInt(object.messages) : 0n,
       keys: isSet(object.keys) ? BigInt(object.keys) : 0n,
       sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+      purgeAudits: isSet(object.purgeAudits)
+        ? BigInt(object.purgeAudits)
+        : isSet(object.purge_audits)
+        ? BigInt(object.purge_audits)
+        : 0n,
     };
   },
 
@@ -871,6 +1011,9 @@ export const BackupTrailer: MessageFns<BackupTrailer> = {
     if (message.sha256.length !== 0) {
       obj.sha256 = base64FromBytes(message.sha256);
     }
+    if (message.purgeAudits !== 0n) {
+      obj.purgeAudits = message.purgeAudits.toString();
+    }
     return obj;
   },
 
@@ -884,6 +1027,9 @@ export const BackupTrailer: MessageFns<BackupTrailer> = {
     message.messages = (object.messages !== undefined && object.messages !== null) ? BigInt(object.messages) : 0n;
     message.keys = (object.keys !== undefined && object.keys !== null) ? BigInt(object.keys) : 0n;
     message.sha256 = object.sha256 ?? Buffer.alloc(0);
+    message.purgeAudits = (object.purgeAudits !== undefined && object.purgeAudits !== null)
+      ? BigInt(object.purgeAudits)
+      : 0n;
     return message;
   },
 };
