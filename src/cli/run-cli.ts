@@ -8,6 +8,11 @@ import { buildProgram, exitCodeOf } from './program.js';
  * 1 when a command failed, 2 for usage errors. Errors are printed in plain words, never as stacks.
  */
 export async function runCli(argv: readonly string[]): Promise<never> {
+  // `progressdb messages x --all | head` closes the pipe early: that is the reader's choice, not a failure.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   if (argv.includes('serve')) await prepareServe();
   const program = await buildProgram(argv);
   try {

@@ -74,8 +74,8 @@ Examples:
         // Fixed widths: replayed events print before the head revision is known.
         const columns: MessageColumns = { seqWidth: 4, authorWidth: 16 };
         for await (const item of tail as AsyncIterable<TailItem>) {
+          connected = true;
           if (isCaughtUp(item)) {
-            connected = true;
             notice(`following ${threadId} from revision ${item.revision} (Ctrl-C to stop)`);
             continue;
           }
