@@ -111,6 +111,13 @@ export function exportedRow(event: EventRecord): ExportedEventRow {
         count: payload.value.count,
       };
       break;
+    case 'messagesPurged':
+      fields = {
+        policy: payload.value.policy,
+        message_ids: [...payload.value.messageIds],
+        versions_removed: payload.value.versionsRemoved,
+      };
+      break;
     case undefined:
       break;
   }
