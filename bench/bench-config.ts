@@ -1,8 +1,22 @@
 import { parseArgs } from 'node:util';
 import type { ClientKind } from './worker-protocol.js';
 
-/** The scenarios `npm run bench` can run. */
-export const SCENARIOS = ['append', 'batch', 'list'] as const;
+/**
+ * The scenarios `npm run bench` can run. Each runs its baselines with it: `append` the grpc-js echo
+ * server, `batch`/`list`/`catchup` raw RocksDB, the tail scenarios the grpc-js streaming server;
+ * `rocksdb` runs the raw RocksDB figures alone; `postgres` adds PostgreSQL rows for the others.
+ */
+export const SCENARIOS = [
+  'append',
+  'batch',
+  'list',
+  'rocksdb',
+  'tail-latency',
+  'fanout',
+  'catchup',
+  'memory',
+  'postgres',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Everything the benchmark can be told; each field is a `BENCH_*` variable and a `--flag`. */
@@ -43,6 +57,26 @@ export interface BenchConfig {
   resultsDir: string;
   /** Run the server under `--cpu-prof`, profiles into `<resultsDir>/profiles` (default false). */
   serverCpuProf: boolean;
+  /** Appends per second of the tail-latency scenario (default 2000). */
+  tailRate: number;
+  /** Tails of the tail-latency scenario, one row each (default `10,100`). */
+  latencyTails: number[];
+  /** Tails of the fan-out scenario (default 1000). */
+  fanoutTails: number;
+  /** Appends per second of the fan-out scenario (default 200: 200k deliveries/s asked for). */
+  fanoutRate: number;
+  /** Events the catch-up tails replay (default 50000). */
+  catchupEvents: number;
+  /** Tails replaying at once in the catch-up scenario, one row each (default `1,8`). */
+  catchupTails: number[];
+  /** Messages written before the memory figure (default 1000000). */
+  memoryMessages: number;
+  /** Tails open for the memory figure (default 1000). */
+  memoryTails: number;
+  /** Processes holding tails (default 2). */
+  tailProcesses: number;
+  /** HTTP/2 connections per tail process (default 4). */
+  tailConnections: number;
 }
 
 const NUMBER_FIELDS = {
@@ -58,6 +92,14 @@ const NUMBER_FIELDS = {
   listPrefill: ['list-prefill', 'BENCH_LIST_PREFILL', 5000],
   threads: ['threads', 'BENCH_THREADS', 1000],
   bodyBytes: ['body-bytes', 'BENCH_BODY_BYTES', 300],
+  tailRate: ['tail-rate', 'BENCH_TAIL_RATE', 2000],
+  fanoutTails: ['fanout-tails', 'BENCH_FANOUT_TAILS', 1000],
+  fanoutRate: ['fanout-rate', 'BENCH_FANOUT_RATE', 200],
+  catchupEvents: ['catchup-events', 'BENCH_CATCHUP_EVENTS', 50_000],
+  memoryMessages: ['memory-messages', 'BENCH_MEMORY_MESSAGES', 1_000_000],
+  memoryTails: ['memory-tails', 'BENCH_MEMORY_TAILS', 1000],
+  tailProcesses: ['tail-processes', 'BENCH_TAIL_PROCESSES', 2],
+  tailConnections: ['tail-connections', 'BENCH_TAIL_CONNECTIONS', 4],
 } as const;
 
 const STRING_FIELDS = {
@@ -65,6 +107,8 @@ const STRING_FIELDS = {
   durabilities: ['durability', 'BENCH_DURABILITY', 'sync,os'],
   scenarios: ['scenarios', 'BENCH_SCENARIOS', SCENARIOS.join(',')],
   resultsDir: ['results-dir', 'BENCH_RESULTS_DIR', 'bench/results'],
+  latencyTails: ['latency-tails', 'BENCH_LATENCY_TAILS', '10,100'],
+  catchupTails: ['catchup-tails', 'BENCH_CATCHUP_TAILS', '1,8'],
 } as const;
 
 const BOOLEAN_FLAGS = {
@@ -125,6 +169,15 @@ export function loadBenchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchCo
       problems.push(`--scenarios/BENCH_SCENARIOS: unknown "${scenario}" (${SCENARIOS.join(', ')})`);
     }
   }
+  const counts = (key: 'latencyTails' | 'catchupTails'): number[] => {
+    const values = list(text(key)).map(Number);
+    if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) {
+      problems.push(`--${STRING_FIELDS[key][0]}/${STRING_FIELDS[key][1]}: positive integers`);
+    }
+    return values;
+  };
+  const latencyTails = counts('latencyTails');
+  const catchupTails = counts('catchupTails');
   if (problems.length > 0) throw new Error(`bad benchmark settings:\n  ${problems.join('\n  ')}`);
   return {
     ...numbers,
@@ -134,6 +187,8 @@ export function loadBenchConfig(argv: string[], env: NodeJS.ProcessEnv): BenchCo
     echoOnly: flag('echo-only', 'BENCH_ECHO_ONLY'),
     resultsDir: text('resultsDir'),
     serverCpuProf: flag('server-cpu-prof', 'BENCH_SERVER_CPU_PROF'),
+    latencyTails,
+    catchupTails,
   };
 }
 

@@ -1,22 +1,29 @@
 import type { LoadRunResult } from './load-run.js';
+import type { TailRunResult } from './tail-run.js';
+
+/** Who answered a row's load: ProgressDB, or one of the baselines measured beside it. */
+export type ServerKind = 'progressdb' | 'echo' | 'stream-echo' | 'rocksdb' | 'postgres';
 
 /** One measured figure with everything a reader needs to judge it. */
 export interface ResultRow {
-  scenario: 'AppendMessage' | 'AppendMessages' | 'ListMessages';
-  server: 'echo' | 'progressdb';
-  /** `sync`, `os`, or `-` for the echo server. */
+  /** Rows with the same key measure the same work on different servers (the baselines). */
+  key: string;
+  /** What was measured, for people. */
+  scenario: string;
+  server: ServerKind;
+  /** `sync`, `os`, or `-` where the server has no such mode. */
   durability: string;
   /** The headline figure and its unit. */
   rate: number;
-  unit: 'calls/s' | 'messages/s' | 'pages/s';
-  /** Calls per second (equal to `rate` for single calls). */
+  unit: string;
+  /** Calls (or transactions, or tail streams' frames) per second behind the figure. */
   callsPerSec: number;
   p50Ms: number;
   p99Ms: number;
   client: string;
   processes: number;
   connectionsPerProcess: number;
-  /** Calls in flight in all. */
+  /** Calls in flight in all (closed loops), or tails held. */
   concurrency: number;
   /** Messages per call (batch) or per page (list); 1 otherwise. */
   itemsPerCall: number;
@@ -35,6 +42,15 @@ export interface ResultRow {
   machineBusyPercent: number | undefined;
   /** CPU used by everything else on the machine in the window, as cores: other work skews a run. */
   otherCpuCores: number | undefined;
+  /** Anything else the figure needs to be read right (append rate of a tail scenario, …). */
+  notes?: string;
+  /** Filled in for ProgressDB rows: the baseline of the same key and the ratio to it. */
+  baseline?: { server: ServerKind; rate: number; unit: string };
+  ratio?: number;
+  /** Filled in for ProgressDB rows when PostgreSQL ran: ProgressDB / PostgreSQL. */
+  vsPostgres?: number;
+  /** The DESIGN.md target of this figure, as text. */
+  target?: string;
 }
 
 /** A target of DESIGN.md checked against the figures of this run. */
@@ -42,34 +58,59 @@ export interface TargetCheck {
   name: string;
   value: number | undefined;
   target: number;
+  /** `>=` for rates and ratios, `<=` for latencies and memory. */
+  comparison: '>=' | '<=';
   met: boolean | undefined;
 }
 
-/** Builds a row from a load run. */
-export function toRow(
-  base: Pick<
-    ResultRow,
-    | 'scenario'
-    | 'server'
-    | 'durability'
-    | 'unit'
-    | 'client'
-    | 'processes'
-    | 'connectionsPerProcess'
-    | 'concurrency'
-    | 'itemsPerCall'
-    | 'bodyJsonBytes'
-  >,
-  result: LoadRunResult,
+type RowBase = Pick<
+  ResultRow,
+  | 'key'
+  | 'scenario'
+  | 'server'
+  | 'durability'
+  | 'unit'
+  | 'client'
+  | 'processes'
+  | 'connectionsPerProcess'
+  | 'concurrency'
+  | 'itemsPerCall'
+  | 'bodyJsonBytes'
+>;
+
+function cpuFields(
+  clientCpuMs: number,
+  serverCpuMs: number | undefined,
+  machineBusy: number | undefined,
+  windowMs: number,
   cores: number,
-): ResultRow {
-  const clientCpuCores = result.clientCpuMs / result.windowMs;
-  const serverCpuCores =
-    result.serverCpuMs === undefined ? undefined : result.serverCpuMs / result.windowMs;
+): Pick<
+  ResultRow,
+  | 'clientCpuMs'
+  | 'clientCpuCores'
+  | 'serverCpuMs'
+  | 'serverCpuCores'
+  | 'machineBusyPercent'
+  | 'otherCpuCores'
+> {
+  const clientCpuCores = clientCpuMs / windowMs;
+  const serverCpuCores = serverCpuMs === undefined ? undefined : serverCpuMs / windowMs;
   const otherCpuCores =
-    result.machineBusy === undefined || serverCpuCores === undefined
+    machineBusy === undefined || serverCpuCores === undefined
       ? undefined
-      : Math.max(0, result.machineBusy * cores - clientCpuCores - serverCpuCores);
+      : Math.max(0, machineBusy * cores - clientCpuCores - serverCpuCores);
+  return {
+    clientCpuMs,
+    clientCpuCores,
+    serverCpuMs,
+    serverCpuCores,
+    machineBusyPercent: machineBusy === undefined ? undefined : machineBusy * 100,
+    otherCpuCores,
+  };
+}
+
+/** Builds a row from a closed-loop load run. */
+export function toRow(base: RowBase, result: LoadRunResult, cores: number): ResultRow {
   return {
     ...base,
     rate: result.callsPerSec * base.itemsPerCall,
@@ -81,12 +122,83 @@ export function toRow(
     errors: result.errors,
     firstError: result.firstError,
     invalidResponse: result.invalidResponse,
-    clientCpuMs: result.clientCpuMs,
-    clientCpuCores,
-    serverCpuMs: result.serverCpuMs,
-    serverCpuCores,
-    machineBusyPercent: result.machineBusy === undefined ? undefined : result.machineBusy * 100,
-    otherCpuCores,
+    ...cpuFields(
+      result.clientCpuMs,
+      result.serverCpuMs,
+      result.machineBusy,
+      result.windowMs,
+      cores,
+    ),
+  };
+}
+
+/** Builds a row from a tail run; `rate` is chosen by the scenario (deliveries/s, events/s, …). */
+export function tailRow(
+  base: RowBase,
+  result: TailRunResult,
+  rate: number,
+  cores: number,
+  notes: string,
+): ResultRow {
+  return {
+    ...base,
+    rate,
+    callsPerSec: result.appendsPerSec,
+    p50Ms: result.p50Us / 1000,
+    p99Ms: result.p99Us / 1000,
+    requestBytes: 0,
+    windowMs: result.windowMs,
+    errors: result.errors,
+    firstError: result.firstError,
+    invalidResponse: undefined,
+    notes,
+    ...cpuFields(
+      result.clientCpuMs,
+      result.serverCpuMs,
+      result.machineBusy,
+      result.windowMs,
+      cores,
+    ),
+  };
+}
+
+/** A row for a figure measured inside one process (raw RocksDB, memory), without a load generator. */
+export function plainRow(
+  base: RowBase,
+  figure: {
+    rate: number;
+    callsPerSec?: number;
+    p50Ms?: number;
+    p99Ms?: number;
+    windowMs: number;
+    clientCpuMs?: number;
+    serverCpuMs?: number | undefined;
+    machineBusy?: number | undefined;
+    notes?: string;
+    errors?: Record<string, number>;
+    firstError?: string;
+  },
+  cores: number,
+): ResultRow {
+  return {
+    ...base,
+    rate: figure.rate,
+    callsPerSec: figure.callsPerSec ?? 0,
+    p50Ms: figure.p50Ms ?? 0,
+    p99Ms: figure.p99Ms ?? 0,
+    requestBytes: 0,
+    windowMs: figure.windowMs,
+    errors: figure.errors ?? {},
+    firstError: figure.firstError,
+    invalidResponse: undefined,
+    ...(figure.notes === undefined ? {} : { notes: figure.notes }),
+    ...cpuFields(
+      figure.clientCpuMs ?? 0,
+      figure.serverCpuMs,
+      figure.machineBusy,
+      figure.windowMs,
+      cores,
+    ),
   };
 }
 
@@ -96,32 +208,36 @@ export function formatSummary(rows: ResultRow[], checks: TargetCheck[]): string 
     'scenario',
     'server',
     'dur.',
-    'rate',
-    'unit',
-    'p50 ms',
-    'p99 ms',
+    'figure',
+    'p50/p99 ms',
+    'baseline',
+    'ratio',
+    'vs PG',
+    'target',
+    'body B',
     'in flight',
     'procs x conns',
     'client CPU',
     'server CPU',
     'other CPU',
-    'box busy',
     'errors',
   ];
   const lines = rows.map((row) => [
-    row.scenario + (row.itemsPerCall > 1 ? ` x${row.itemsPerCall}` : ''),
+    row.scenario,
     row.server,
     row.durability,
-    Math.round(row.rate).toLocaleString('en-US'),
-    row.unit,
-    row.p50Ms.toFixed(2),
-    row.p99Ms.toFixed(2),
+    `${formatNumber(row.rate)} ${row.unit}`,
+    row.p50Ms === 0 && row.p99Ms === 0 ? '-' : `${row.p50Ms.toFixed(2)}/${row.p99Ms.toFixed(2)}`,
+    row.baseline ? `${formatNumber(row.baseline.rate)} (${row.baseline.server})` : '',
+    row.ratio === undefined ? '' : row.ratio.toFixed(2),
+    row.vsPostgres === undefined ? '' : row.vsPostgres.toFixed(2),
+    row.target ?? '',
+    String(row.bodyJsonBytes),
     String(row.concurrency),
     `${row.processes} x ${row.connectionsPerProcess}`,
-    `${row.clientCpuCores.toFixed(2)} cores`,
-    row.serverCpuCores === undefined ? '?' : `${row.serverCpuCores.toFixed(2)} cores`,
-    row.otherCpuCores === undefined ? '?' : `${row.otherCpuCores.toFixed(2)} cores`,
-    row.machineBusyPercent === undefined ? '?' : `${row.machineBusyPercent.toFixed(0)} %`,
+    `${row.clientCpuCores.toFixed(2)}`,
+    row.serverCpuCores === undefined ? '?' : row.serverCpuCores.toFixed(2),
+    row.otherCpuCores === undefined ? '?' : row.otherCpuCores.toFixed(2),
     errorText(row),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
@@ -131,12 +247,23 @@ export function formatSummary(rows: ResultRow[], checks: TargetCheck[]): string 
       .join('  ')
       .trimEnd();
   const table = [format(header), format(widths.map((w) => '-'.repeat(w))), ...lines.map(format)];
+  const notes = rows
+    .filter((row) => row.notes)
+    .map((row) => `  ${row.scenario} [${row.server}, ${row.durability}]: ${row.notes}`);
   const targets = checks.map((check) => {
     const verdict = check.met === undefined ? 'not measured' : check.met ? 'met' : 'NOT met';
     const value = check.value === undefined ? '-' : formatNumber(check.value);
-    return `  ${check.name}: ${value} (target >= ${formatNumber(check.target)}): ${verdict}`;
+    return `  ${check.name}: ${value} (target ${check.comparison} ${formatNumber(check.target)}): ${verdict}`;
   });
-  return [...table, '', 'Targets (DESIGN.md):', ...targets].join('\n');
+  return [
+    ...table,
+    '',
+    'CPU in cores (average over the window). Notes:',
+    ...notes,
+    '',
+    'Targets (DESIGN.md):',
+    ...targets,
+  ].join('\n');
 }
 
 function errorText(row: ResultRow): string {
@@ -148,6 +275,7 @@ function errorText(row: ResultRow): string {
   return problems.length > 0 ? problems.join('; ') : '0';
 }
 
-function formatNumber(value: number): string {
-  return value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2);
+/** A number for people: thousands separated above 100, two decimals below. */
+export function formatNumber(value: number): string {
+  return Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2);
 }

@@ -16,6 +16,10 @@ export interface LoadRunPlan {
   durationMs: number;
   /** The server's pid, to read its CPU time over the window. */
   serverPid: number;
+  /** The server's processes when it has several (PostgreSQL), listed at the window's start. */
+  serverPids?: () => number[];
+  /** The worker program (default `load-worker.ts`), in `benchDir`. */
+  workerScript?: string;
 }
 
 /** What one load run measured. */
@@ -41,7 +45,7 @@ export interface LoadRunResult {
 export async function runLoad(plan: LoadRunPlan): Promise<LoadRunResult> {
   const processes = Math.max(1, Math.min(plan.processes, plan.concurrency));
   const workers = Array.from({ length: processes }, () =>
-    fork(join(plan.benchDir, 'load-worker.ts'), [], {
+    fork(join(plan.benchDir, plan.workerScript ?? 'load-worker.ts'), [], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
@@ -61,8 +65,8 @@ export async function runLoad(plan: LoadRunPlan): Promise<LoadRunResult> {
     const reports = workers.map((worker) => nextMessage(worker, 'report'));
     for (const worker of workers) worker.send({ type: 'start', windowStartMs, windowEndMs });
 
-    const pids = [plan.serverPid];
     await sleepUntil(windowStartMs);
+    const pids = plan.serverPids?.() ?? [plan.serverPid];
     const before = readCpu(pids);
     await sleepUntil(windowEndMs);
     const spent = cpuBetween(before, readCpu(pids));
@@ -104,7 +108,9 @@ function merge(
     requestBytes,
     windowMs,
     clientCpuMs: clientCpuUs / 1000,
-    serverCpuMs: spent.processMs[0],
+    serverCpuMs: spent.processMs.every((ms) => ms !== undefined)
+      ? spent.processMs.reduce<number>((sum, ms) => sum + (ms ?? 0), 0)
+      : undefined,
     machineBusy: spent.machineBusy,
   };
 }

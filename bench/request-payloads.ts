@@ -65,8 +65,16 @@ export class RequestPool {
     return new RequestPool(() => pick(requests));
   }
 
-  /** `AppendMessages` of `batchSize` messages with `create_thread`, to a random one of the threads. */
-  static appendMessages(threadIds: string[], bodyBytes: number, batchSize: number): RequestPool {
+  /**
+   * `AppendMessages` of `batchSize` messages with `create_thread`, to a random one of the threads
+   * (or to each in turn, with `roundRobin`).
+   */
+  static appendMessages(
+    threadIds: string[],
+    bodyBytes: number,
+    batchSize: number,
+    roundRobin = false,
+  ): RequestPool {
     const prefixes = threadIds.map((threadId) =>
       Buffer.from(
         AppendMessagesRequest.encode(AppendMessagesRequest.fromPartial({ threadId })).finish(),
@@ -87,7 +95,11 @@ export class RequestPool {
         ).finish(),
       ),
     );
-    return new RequestPool(() => Buffer.concat([pick(prefixes), pick(suffixes)]));
+    let turn = 0;
+    const prefix = roundRobin
+      ? () => prefixes[turn++ % prefixes.length] as Buffer
+      : () => pick(prefixes);
+    return new RequestPool(() => Buffer.concat([prefix(), pick(suffixes)]));
   }
 
   /**

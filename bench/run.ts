@@ -1,22 +1,32 @@
 /**
- * `npm run bench`: measures ProgressDB against a bare grpc-js echo server on this machine, prints a
- * summary and writes `bench/results/<ISO time>.json`. Settings: `BENCH_*` variables or flags (see
- * `bench-config.ts` and `bench/README.md`).
+ * `npm run bench`: every performance target of DESIGN.md measured on this machine beside its
+ * baseline in the same run (grpc-js unary echo, grpc-js streaming, raw RocksDB, PostgreSQL), with a
+ * summary table at the end, also written to `bench/results/<YYYY-MM-DD>.json`. Settings: `BENCH_*`
+ * variables or flags (see `bench-config.ts` and `bench/README.md`).
  */
-import * as grpc from '@grpc/grpc-js';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MessageServiceClient, NewMessage } from '../src/gen/progressdb/v1/message_service.js';
-import { type BenchConfig, loadBenchConfig } from './bench-config.js';
-import { formatSummary, type ResultRow, type TargetCheck, toRow } from './bench-report.js';
-import { type LoadRunResult, runLoad } from './load-run.js';
-import { appendThreadIds, bodyJsonBytes, makeBody } from './request-payloads.js';
+import { type BenchConfig, loadBenchConfig, type Scenario } from './bench-config.js';
+import { formatSummary, type ResultRow } from './bench-report.js';
+import { measurePostgres } from './postgres-scenarios.js';
+import { type PostgresCluster, startPostgres } from './postgres.js';
+import { bodyJsonBytes } from './request-payloads.js';
+import { measureRocksDb } from './rocksdb-scenario.js';
 import { type ServerProcess, startEchoServer, startProgressDb } from './server-process.js';
-import type { LoadKind } from './worker-protocol.js';
+import {
+  catchup,
+  fanout,
+  fillCatchupThread,
+  memory,
+  tailLatency,
+  type TailContext,
+} from './tail-scenarios.js';
+import { checkTargets, compare } from './targets.js';
+import { measure, prefillListThread, type UnaryContext } from './unary-scenarios.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(benchDir, '..');
@@ -24,109 +34,12 @@ const BACKEND_KEY = 'bench-backend-key-0123456789';
 const ADMIN_KEY = 'bench-admin-key-0123456789';
 const USER_ID = 'bench-user';
 const LIST_THREAD_ID = 'bench-list';
+const TAIL_SCENARIOS: readonly Scenario[] = ['tail-latency', 'fanout', 'catchup', 'memory'];
 
-/** PostgreSQL's durable single-row inserts on this machine (DESIGN.md), times 1.25. */
-const APPEND_ABSOLUTE_TARGET = 1.25 * 12_400;
+type Context = UnaryContext & TailContext;
 
-const SCENARIO_SHAPES = {
-  appendMessage: { scenario: 'AppendMessage', unit: 'calls/s' },
-  appendMessages: { scenario: 'AppendMessages', unit: 'messages/s' },
-  listMessages: { scenario: 'ListMessages', unit: 'pages/s' },
-} as const;
-
-async function measure(
-  config: BenchConfig,
-  kind: LoadKind,
-  server: ServerProcess,
-  label: Pick<ResultRow, 'server' | 'durability'>,
-  listHeadSeq = 0n,
-): Promise<ResultRow> {
-  const concurrency = {
-    appendMessage: config.appendConcurrency,
-    appendMessages: config.batchConcurrency,
-    listMessages: config.listConcurrency,
-  }[kind];
-  const processes = Math.min(config.processes, concurrency);
-  process.stdout.write(
-    `  ${SCENARIO_SHAPES[kind].scenario} on ${label.server} (${label.durability}), ` +
-      `${concurrency} in flight over ${processes} processes ... `,
-  );
-  const result: LoadRunResult = await runLoad({
-    benchDir,
-    task: {
-      kind,
-      client: config.client,
-      address: server.address,
-      connections: config.connections,
-      apiKey: BACKEND_KEY,
-      userId: USER_ID,
-      bodyBytes: config.bodyBytes,
-      threadIds: appendThreadIds(config.threads),
-      batchSize: config.batchSize,
-      listThreadId: LIST_THREAD_ID,
-      listHeadSeq: listHeadSeq.toString(),
-      pageSize: config.pageSize,
-    },
-    processes,
-    concurrency,
-    warmupMs: config.warmupMs,
-    durationMs: config.durationMs,
-    serverPid: server.pid,
-  });
-  const row = toRow(
-    {
-      ...SCENARIO_SHAPES[kind],
-      ...label,
-      client: config.client,
-      processes,
-      connectionsPerProcess: Math.min(config.connections, Math.ceil(concurrency / processes)),
-      concurrency,
-      itemsPerCall: { appendMessage: 1, appendMessages: config.batchSize, listMessages: 1 }[kind],
-      bodyJsonBytes: bodyJsonBytes(config.bodyBytes),
-    },
-    result,
-    cpus().length,
-  );
-  console.log(`${Math.round(row.rate).toLocaleString('en-US')} ${row.unit}`);
-  return row;
-}
-
-/** Fills the `ListMessages` thread through the typed client; returns the head seq. */
-async function prefillListThread(config: BenchConfig, address: string): Promise<bigint> {
-  const client = new MessageServiceClient(address, grpc.credentials.createInsecure());
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${BACKEND_KEY}`);
-  metadata.set('x-user-id', USER_ID);
-  let head = 0n;
-  try {
-    for (let written = 0; written < config.listPrefill; written += 100) {
-      const count = Math.min(100, config.listPrefill - written);
-      const messages = Array.from({ length: count }, (_, i) =>
-        NewMessage.fromPartial({ role: 'user', body: makeBody(config.bodyBytes, written + i) }),
-      );
-      head = await new Promise<bigint>((done, fail) => {
-        client.appendMessages(
-          {
-            threadId: LIST_THREAD_ID,
-            messages,
-            createThread: true,
-            requestId: '',
-            expectedRevision: undefined,
-          },
-          metadata,
-          (err, response) => (err ? fail(err) : done(response.revision)),
-        );
-      });
-    }
-  } finally {
-    client.close();
-  }
-  return head;
-}
-
-async function measureProgressDb(config: BenchConfig, durability: string): Promise<ResultRow[]> {
-  console.log(`ProgressDB, PROGRESSDB_DURABILITY=${durability}:`);
-  const server = await startProgressDb({
+function startServer(config: BenchConfig, durability: string): Promise<ServerProcess> {
+  return startProgressDb({
     repoRoot,
     durability,
     backendKey: BACKEND_KEY,
@@ -136,18 +49,35 @@ async function measureProgressDb(config: BenchConfig, durability: string): Promi
       ? resolve(repoRoot, config.resultsDir, 'profiles')
       : undefined,
   });
-  const label = { server: 'progressdb', durability } as const;
+}
+
+/** The grpc-js streaming baseline: the tail scenarios against `stream-echo-server.ts`. */
+async function measureStreamEcho(context: Context): Promise<ResultRow[]> {
+  const { config } = context;
+  const has = (s: Scenario): boolean => config.scenarios.includes(s);
+  console.log('Baseline: bare grpc-js streaming server:');
   const rows: ResultRow[] = [];
+  const label = { server: 'stream-echo', durability: '-' } as const;
+  const start = () =>
+    startEchoServer(benchDir, 'stream-echo-server.ts', {
+      BENCH_ECHO_REPLAY_EVENTS: String(config.catchupEvents),
+    });
+  let server = await start();
   try {
-    if (config.scenarios.includes('append')) {
-      rows.push(await measure(config, 'appendMessage', server, label));
+    if (has('tail-latency')) {
+      for (const tails of config.latencyTails)
+        rows.push(await tailLatency(context, server, label, tails));
     }
-    if (config.scenarios.includes('batch')) {
-      rows.push(await measure(config, 'appendMessages', server, label));
+    if (has('fanout')) rows.push(await fanout(context, server, label));
+    if (has('catchup')) {
+      for (const tails of config.catchupTails) {
+        rows.push(await catchup(context, server, label, tails, 'bench-replay'));
+      }
     }
-    if (config.scenarios.includes('list')) {
-      const head = await prefillListThread(config, server.address);
-      rows.push(await measure(config, 'listMessages', server, label, head));
+    if (has('memory')) {
+      await server.stop();
+      server = await start();
+      rows.push(await memory(context, server, label, 0));
     }
   } finally {
     await server.stop();
@@ -155,33 +85,49 @@ async function measureProgressDb(config: BenchConfig, durability: string): Promi
   return rows;
 }
 
-function checkTargets(rows: ResultRow[], config: BenchConfig): TargetCheck[] {
-  const find = (scenario: ResultRow['scenario'], server: ResultRow['server'], durability: string) =>
-    rows.find((r) => r.scenario === scenario && r.server === server && r.durability === durability);
-  const echo = find('AppendMessage', 'echo', '-');
-  return config.durabilities.flatMap((durability) => {
-    const append = find('AppendMessage', 'progressdb', durability);
-    const check = (name: string, value: number | undefined, target: number): TargetCheck => ({
-      name: `${name} [${durability}]`,
-      value,
-      target,
-      met: value === undefined ? undefined : value >= target,
-    });
-    return [
-      check(
-        'AppendMessage / echo ratio',
-        append && echo ? append.rate / echo.rate : undefined,
-        0.6,
-      ),
-      check('AppendMessage calls/s (1.25 x PostgreSQL)', append?.rate, APPEND_ABSOLUTE_TARGET),
-      check(
-        'AppendMessages messages/s',
-        find('AppendMessages', 'progressdb', durability)?.rate,
-        100_000,
-      ),
-      check('ListMessages pages/s', find('ListMessages', 'progressdb', durability)?.rate, 6_000),
-    ];
-  });
+async function measureProgressDb(
+  context: Context,
+  durability: string,
+  first: boolean,
+): Promise<ResultRow[]> {
+  const { config } = context;
+  const has = (s: Scenario): boolean => config.scenarios.includes(s);
+  console.log(`ProgressDB, PROGRESSDB_DURABILITY=${durability}:`);
+  const label = { server: 'progressdb', durability } as const;
+  const rows: ResultRow[] = [];
+  const server = await startServer(config, durability);
+  const target = { address: server.address, pid: server.pid };
+  try {
+    if (has('append')) rows.push(await measure(context, 'appendMessage', target, label));
+    if (has('batch')) rows.push(await measure(context, 'appendMessages', target, label));
+    if (has('list')) {
+      const head = await prefillListThread(context, server.address);
+      rows.push(await measure(context, 'listMessages', target, label, head));
+    }
+    if (has('tail-latency')) {
+      for (const tails of config.latencyTails)
+        rows.push(await tailLatency(context, server, label, tails));
+    }
+    if (has('fanout')) rows.push(await fanout(context, server, label));
+    // Replays read what is stored: the durability mode does not change them, so once.
+    if (has('catchup') && first) {
+      const threadId = await fillCatchupThread(context, server);
+      for (const tails of config.catchupTails) {
+        rows.push(await catchup(context, server, label, tails, threadId));
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  if (has('memory') && first) {
+    const fresh = await startServer(config, durability);
+    try {
+      rows.push(await memory(context, fresh, label, config.memoryMessages));
+    } finally {
+      await fresh.stop();
+    }
+  }
+  return rows;
 }
 
 function gitCommit(): string | undefined {
@@ -197,47 +143,89 @@ function gitCommit(): string | undefined {
 
 async function main(): Promise<void> {
   const config = loadBenchConfig(process.argv.slice(2), process.env);
+  const has = (s: Scenario): boolean => config.scenarios.includes(s);
+  const cores = cpus().length;
+  const context: Context = {
+    config,
+    benchDir,
+    cores,
+    backendKey: BACKEND_KEY,
+    userId: USER_ID,
+    listThreadId: LIST_THREAD_ID,
+  };
   const startedAt = new Date();
   console.log(
-    `ProgressDB bench: ${cpus().length} cores, Node ${process.version}, client ${config.client}, ` +
-      `${config.processes} load processes x ${config.connections} connections, ` +
+    `ProgressDB bench: ${cores} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ` +
+      `client ${config.client}, ${config.processes} load processes x ${config.connections} connections, ` +
       `${config.warmupMs} ms warm-up + ${config.durationMs} ms per figure, ` +
-      `${bodyJsonBytes(config.bodyBytes)}-byte JSON bodies, ${config.threads} threads`,
+      `${bodyJsonBytes(config.bodyBytes)}-byte JSON bodies; scenarios ${config.scenarios.join(',')}`,
   );
   const rows: ResultRow[] = [];
-  if (config.scenarios.includes('append')) {
-    console.log('Baseline: bare grpc-js echo server:');
-    const echo = await startEchoServer(benchDir);
+  const skipped: Record<string, string> = {};
+
+  let postgres: PostgresCluster | undefined;
+  if (has('postgres')) {
     try {
-      rows.push(await measure(config, 'appendMessage', echo, { server: 'echo', durability: '-' }));
-    } finally {
-      await echo.stop();
+      postgres = await startPostgres();
+      console.log(`PostgreSQL ${postgres.version} on ${postgres.connectionString}`);
+    } catch (err) {
+      skipped.postgres = `PostgreSQL not measured: ${(err as Error).message}`;
+      console.log(skipped.postgres);
     }
   }
-  let skipped: string | undefined;
-  if (config.echoOnly) skipped = 'echo only (--echo-only)';
-  else if (!existsSync(join(repoRoot, 'src/main.ts'))) skipped = 'src/main.ts does not exist yet';
-  if (skipped === undefined) {
-    for (const durability of config.durabilities)
-      rows.push(...(await measureProgressDb(config, durability)));
-  } else {
-    console.log(`ProgressDB not measured: ${skipped}`);
+  try {
+    if (has('append')) {
+      console.log('Baseline: bare grpc-js echo server:');
+      const echo = await startEchoServer(benchDir);
+      try {
+        rows.push(
+          await measure(context, 'appendMessage', echo, { server: 'echo', durability: '-' }),
+        );
+      } finally {
+        await echo.stop();
+      }
+    }
+    if (TAIL_SCENARIOS.some(has)) rows.push(...(await measureStreamEcho(context)));
+    if (['rocksdb', 'batch', 'list', 'catchup'].some((s) => has(s as Scenario))) {
+      console.log('Baseline: raw RocksDB through @nxtedition/rocksdb:');
+      for (const durability of config.durabilities) {
+        rows.push(...(await measureRocksDb(config, benchDir, durability, cores)));
+      }
+    }
+    const progressDbScenarios: readonly Scenario[] = ['append', 'batch', 'list', ...TAIL_SCENARIOS];
+    if (config.echoOnly) skipped.progressdb = 'echo only (--echo-only)';
+    else if (!existsSync(join(repoRoot, 'src/main.ts')))
+      skipped.progressdb = 'src/main.ts does not exist yet';
+    else if (progressDbScenarios.some(has)) {
+      for (const [i, durability] of config.durabilities.entries()) {
+        rows.push(...(await measureProgressDb(context, durability, i === 0)));
+      }
+    }
+    if (postgres) {
+      console.log('PostgreSQL (fsync and synchronous_commit on):');
+      rows.push(...(await measurePostgres(context, postgres, config.scenarios)));
+    }
+  } finally {
+    await postgres?.stop();
   }
 
-  const checks = skipped === undefined ? checkTargets(rows, config) : [];
+  compare(rows);
+  const checks = checkTargets(rows, config);
   console.log(`\n${formatSummary(rows, checks)}`);
+  for (const reason of Object.values(skipped)) console.log(reason);
   const resultsDir = resolve(repoRoot, config.resultsDir);
   await mkdir(resultsDir, { recursive: true });
-  const file = join(
-    resultsDir,
-    `${startedAt
-      .toISOString()
-      .replace(/:/g, '-')
-      .replace(/\.\d+Z$/, 'Z')}.json`,
-  );
-  const machine = { cores: cpus().length, cpuModel: cpus()[0]?.model, node: process.version };
+  const file = join(resultsDir, `${startedAt.toISOString().slice(0, 10)}.json`);
+  const machine = {
+    cores,
+    cpuModel: cpus()[0]?.model,
+    memoryBytes: totalmem(),
+    node: process.version,
+    postgres: postgres?.version,
+  };
   const output = {
     startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
     commit: gitCommit(),
     machine,
     config,
@@ -250,6 +238,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
   process.exitCode = 1;
 });

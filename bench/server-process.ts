@@ -22,6 +22,8 @@ export interface ProgressDbOptions {
   startTimeoutMs: number;
   /** When set, the server runs under `--cpu-prof` and writes its profile into this folder. */
   cpuProfileDir?: string | undefined;
+  /** More environment for the server (PROGRESSDB_* settings). */
+  env?: Record<string, string>;
 }
 
 const ADDRESS_PATTERN = /(\d+\.\d+\.\d+\.\d+|\[[^\]]+\]|localhost):(\d+)/;
@@ -46,6 +48,9 @@ export async function startProgressDb(options: ProgressDbOptions): Promise<Serve
       PROGRESSDB_ADMIN_KEYS: options.adminKey,
       PROGRESSDB_DURABILITY: options.durability,
       PROGRESSDB_LOG_LEVEL: 'info',
+      // A fixed metrics port would collide with other servers on the machine.
+      PROGRESSDB_METRICS_LISTEN: 'off',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -88,11 +93,19 @@ export async function startProgressDb(options: ProgressDbOptions): Promise<Serve
   }
 }
 
-/** Starts the baseline echo server (`bench/echo-server.ts`) in its own process. */
-export async function startEchoServer(benchDir: string): Promise<ServerProcess> {
-  const child = fork(join(benchDir, 'echo-server.ts'), [], {
+/**
+ * Starts a baseline server in its own process: `echo-server.ts` (unary) or `stream-echo-server.ts`
+ * (unary and streaming), with extra environment.
+ */
+export async function startEchoServer(
+  benchDir: string,
+  script: 'echo-server.ts' | 'stream-echo-server.ts' = 'echo-server.ts',
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
+  const child = fork(join(benchDir, script), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
   });
   const address = await new Promise<string>((resolve, reject) => {
     child.once('message', (message: { address: string }) => resolve(message.address));
