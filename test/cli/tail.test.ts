@@ -66,6 +66,26 @@ test('tail --from-revision replays first; --json prints each event as one line',
   );
 });
 
+test('tail describes other events in words: edits, reactions, deletions', async () => {
+  const { message } = await db.messages.append({ threadId: 'tail-events', body: 'draft' });
+  const tail = spawnCli(['tail', 'tail-events'], backend);
+  await tail.waitFor('following tail-events', 'stderr');
+  await db.messages.edit({ threadId: 'tail-events', messageId: message.id, body: 'final' });
+  await db.messages.react({ threadId: 'tail-events', messageId: message.id, reaction: 'thumbsup' });
+  await db.messages.delete({ threadId: 'tail-events', messageId: message.id });
+  await tail.waitFor(/deleted #2\n/);
+  tail.child.kill('SIGINT');
+  const result = await tail.exited();
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(
+    result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.replace(/^\s*\d+ {2}\S+ \S+ {2}/, '')),
+    ['alice edited #2: final', 'alice reacted thumbsup to #2', 'alice deleted #2'],
+  );
+});
+
 test('tail resumes after the server restarts, without gaps or repeats', async () => {
   await db.messages.append({ threadId: 'tail-restart', body: 'm1' });
   const tail = spawnCli(['tail', 'tail-restart'], backend);
