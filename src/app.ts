@@ -15,7 +15,7 @@ import { resolveSigningSecrets, type ResolvedSigningSecrets } from './server/sig
 import { UserTokenSigner } from './server/user-tokens.js';
 import { RocksStore } from './storage/index.js';
 import type { TailHub } from './tail/index.js';
-import type { Logger } from './telemetry/index.js';
+import { serveMetrics, type Logger, type MetricsEndpoint } from './telemetry/index.js';
 
 /** A running ProgressDB: the server, the log and the store, closed in reverse order. */
 export interface App {
@@ -27,6 +27,8 @@ export interface App {
   readonly log: ThreadLog;
   /** The live tails (for stats). */
   readonly tails: TailHub<unknown>;
+  /** Where Prometheus scrapes `/metrics`, when served. */
+  readonly metricsUrl: string | undefined;
   /** Graceful shutdown: drain calls, commit queued writes, stop the server, close the database. */
   close(): Promise<void>;
 }
@@ -51,6 +53,15 @@ async function openKeyProvider(config: Config): Promise<KeyProvider> {
   });
 }
 
+/** Serves `/metrics` when telemetry is on and an address is configured; logs where, once. */
+async function startMetrics(config: Config, logger: Logger): Promise<MetricsEndpoint | undefined> {
+  const { enabled, metricsListen } = config.telemetry;
+  if (!enabled || !metricsListen) return undefined;
+  const endpoint = await serveMetrics(metricsListen);
+  logger.info({ url: endpoint.url }, `metrics on ${endpoint.url}`);
+  return endpoint;
+}
+
 /** The local master key file's name in the data folder. */
 export const MASTER_KEY_FILE_NAME = 'master-keys.json';
 
@@ -65,14 +76,20 @@ export function databasePath(dataDir: string): string {
  */
 export async function startApp(config: Config, logger: Logger): Promise<App> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  // First, so the store, the writer and the tails report to a running meter; closed last.
+  const metrics = await startMetrics(config, logger);
   const keys = await resolveApiKeys(config);
   const secrets = await resolveSigningSecrets(config);
   const tokens = new UserTokenSigner(secrets.keyring, { maxTtlSeconds: config.maxTokenTtlSeconds });
   const limits = new CallRateLimiter(config.rateLimits);
-  const provider = await openKeyProvider(config);
+  const provider = await openKeyProvider(config).catch(async (error: unknown) => {
+    await metrics?.close();
+    throw error;
+  });
   const store = await RocksStore.open(databasePath(config.dataDir)).catch(
     async (error: unknown) => {
       await provider.close();
+      await metrics?.close();
       throw error;
     },
   );
@@ -119,6 +136,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     await log.close();
     await store.close();
     await provider.close();
+    await metrics?.close();
     throw error;
   }
   const retentionRuns = new RetentionScheduler(
@@ -142,6 +160,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     },
   );
   retentionRuns.start();
+  server.serving();
   let closing: Promise<void> | undefined;
   return {
     address: server.address,
@@ -150,6 +169,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     secrets,
     log,
     tails: server.tails,
+    metricsUrl: metrics?.url,
     close() {
       closing ??= (async () => {
         await server.drain();
@@ -158,6 +178,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
         await server.stop();
         await store.close();
         await provider.close();
+        await metrics?.close();
       })();
       return closing;
     },

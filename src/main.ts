@@ -2,7 +2,13 @@ import { ConfigError, configUsage, loadConfig } from './config/index.js';
 import { startApp, type App } from './app.js';
 import { resolveApiKeys } from './server/api-keys.js';
 import { resolveSigningSecrets } from './server/signing-secrets.js';
-import { createLogger, type Logger } from './telemetry/index.js';
+import {
+  createLogger,
+  shutdownTelemetry,
+  startTelemetry,
+  telemetryRuntime,
+  type Logger,
+} from './telemetry/index.js';
 
 /**
  * On SIGHUP: reads the configuration again and swaps in its API keys and signing secrets, so keys
@@ -37,6 +43,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  if (config.telemetry.enabled && !telemetryRuntime()) {
+    startTelemetry({ metrics: config.telemetry.metricsListen !== undefined });
+    logger.warn(
+      'telemetry started without its preload: metrics and storage spans only; for gRPC spans run `node --import tsx --import ./src/telemetry/preload.mjs src/main.ts` (npm start)',
+    );
+  }
   const app = await startApp(config, logger);
   const { keys } = app;
   if (keys.generated) {
@@ -82,16 +94,19 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    app.close().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      .then(() => shutdownTelemetry())
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -44,7 +44,9 @@ export interface ServerOptions {
   };
 }
 
+/** The services health reports on, each by its full name; `''` is the server as a whole. */
 const SERVICE_NAMES = [
+  '',
   'progressdb.v1.ThreadService',
   'progressdb.v1.MessageService',
   'progressdb.v1.TailService',
@@ -158,8 +160,9 @@ export class ProgressDbServer {
       guardDecoding(AdminServiceService),
       adminService(adapter, deps.admin, log, tails, deps.retention, deps.logger),
     );
-    const health = new HealthImplementation({ '': 'SERVING' });
-    for (const name of SERVICE_NAMES) health.setStatus(name, 'SERVING');
+    // NOT_SERVING until the app has everything open and calls serving().
+    const health = new HealthImplementation({});
+    for (const name of SERVICE_NAMES) health.setStatus(name, 'NOT_SERVING');
     health.addToServer(server);
     reflection().addToServer(server);
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -167,12 +170,17 @@ export class ProgressDbServer {
     return new ProgressDbServer(server, health, gate, tails, options, port);
   }
 
+  /** Health goes SERVING for the server and each service: the database is open, the server ready. */
+  serving(): void {
+    if (this.#gate.draining) return;
+    for (const name of SERVICE_NAMES) this.#health.setStatus(name, 'SERVING');
+  }
+
   /**
    * First step of a graceful shutdown: health goes NOT_SERVING, new calls get
    * UNAVAILABLE/SHUTTING_DOWN, and unary calls in flight finish (up to the grace period).
    */
   async drain(): Promise<void> {
-    this.#health.setStatus('', 'NOT_SERVING');
     for (const name of SERVICE_NAMES) this.#health.setStatus(name, 'NOT_SERVING');
     await withGrace(this.#gate.drain(), this.#options.shutdownGraceMs);
   }

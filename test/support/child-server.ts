@@ -5,8 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { TEST_KEYS } from './test-server.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const PRELOAD = fileURLToPath(new URL('../../src/telemetry/preload.mjs', import.meta.url));
 
-/** ProgressDB running as a child process (`node --import tsx src/main.ts`), for crash tests. */
+/**
+ * ProgressDB running as a child process as `npm start` runs it (`node --import tsx --import
+ * src/telemetry/preload.mjs src/main.ts`), for crash and telemetry tests. Metrics are off unless
+ * `env` sets `PROGRESSDB_METRICS_LISTEN`.
+ */
 export interface ChildServer {
   readonly address: string;
   readonly process: ChildProcess;
@@ -21,7 +26,7 @@ export async function spawnServer(
   dataDir: string,
   env: Record<string, string> = {},
 ): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, MAIN], {
     env: {
       ...process.env,
       PROGRESSDB_DATA_DIR: dataDir,
@@ -29,6 +34,7 @@ export async function spawnServer(
       PROGRESSDB_ADMIN_KEYS: TEST_KEYS.admin,
       PROGRESSDB_BACKEND_KEYS: TEST_KEYS.backend,
       PROGRESSDB_LOG_LEVEL: 'info',
+      PROGRESSDB_METRICS_LISTEN: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],

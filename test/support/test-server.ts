@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
-import { createLogger } from '../../src/telemetry/index.js';
+import { createLogger, type Logger } from '../../src/telemetry/index.js';
 import { connect, type Api } from './api-client.js';
 
 /** The API keys every test server accepts. */
@@ -40,6 +40,8 @@ export interface TestServer {
 export interface TestServerOptions {
   dataDir?: string;
   env?: Record<string, string>;
+  /** The server's logger; default silent. */
+  logger?: Logger;
 }
 
 /** Starts the real server on 127.0.0.1:0 with a temp data folder. */
@@ -53,10 +55,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       PROGRESSDB_ADMIN_KEYS: TEST_KEYS.admin,
       PROGRESSDB_BACKEND_KEYS: TEST_KEYS.backend,
       PROGRESSDB_DURABILITY: 'os',
+      // Parallel test servers would fight for 9464: metrics only where a test asks for them.
+      PROGRESSDB_METRICS_LISTEN: 'off',
       ...options.env,
     },
   });
-  const app = await startApp(config, createLogger({ level: 'silent' }));
+  const app = await startApp(config, options.logger ?? createLogger({ level: 'silent' }));
   const channels: grpc.Channel[] = [];
   const clients: { close(): void }[] = [];
   const apiWith = (metadata: Record<string, string>): Api => {

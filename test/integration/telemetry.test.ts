@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { register } from 'node:module';
+import { after, before, test } from 'node:test';
+import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+// As the preload does: the ESM hook first, then the SDK, and only then anything importing grpc-js.
+register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
+  data: { include: ['@grpc/grpc-js'] },
+});
+
+/** Keeps ended spans and wakes whoever waits for one (events, not sleeps). */
+class SpanWaiter implements SpanProcessor {
+  readonly spans: ReadableSpan[] = [];
+  #waiters: (() => void)[] = [];
+  onStart(): void {}
+  onEnd(span: ReadableSpan): void {
+    this.spans.push(span);
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+  /** The first ended span matching `match`, once it has ended. */
+  async find(match: (span: ReadableSpan) => boolean): Promise<ReadableSpan> {
+    for (;;) {
+      const found = this.spans.find(match);
+      if (found) return found;
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+}
+
+const spans = new SpanWaiter();
+const { startTelemetry, createLogger, Metric, SpanName } =
+  await import('../../src/telemetry/index.js');
+startTelemetry({ metrics: true, spanProcessors: [spans] });
+const grpc = await import('@grpc/grpc-js');
+const { startTestServer, backendMetadata } = await import('../support/test-server.js');
+const { TailReader } = await import('../support/tail-client.js');
+
+/** Log lines the server writes, parsed, with a wake-up for each. */
+const lines: Record<string, unknown>[] = [];
+const lineWaiters: (() => void)[] = [];
+const logger = createLogger({
+  level: 'info',
+  destination: {
+    write(line: string) {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const wake of lineWaiters.splice(0)) wake();
+    },
+  },
+});
+
+async function logLine(match: (line: Record<string, unknown>) => boolean) {
+  for (;;) {
+    const found = lines.find(match);
+    if (found) return found;
+    await new Promise<void>((resolve) => lineWaiters.push(resolve));
+  }
+}
+
+let server: Awaited<ReturnType<typeof startTestServer>>;
+
+before(async () => {
+  server = await startTestServer({
+    logger,
+    env: { PROGRESSDB_METRICS_LISTEN: '127.0.0.1:0', PROGRESSDB_ENCRYPTION: 'on' },
+  });
+});
+
+after(() => server.close());
+
+const serverSpan = (method: string) => (span: ReadableSpan) =>
+  span.kind === SpanKind.SERVER && span.name === `grpc.progressdb.v1.MessageService/${method}`;
+
+test('an append makes a server span with method and status, and a group-commit child', async () => {
+  const api = server.api();
+  await api.messages.appendMessage({
+    threadId: 'traced',
+    role: 'user',
+    body: { text: 'hello' },
+    createThread: true,
+  });
+  const rpc = await spans.find(serverSpan('AppendMessage'));
+  assert.equal(rpc.attributes['rpc.method'], 'AppendMessage');
+  assert.equal(rpc.attributes['rpc.service'], 'progressdb.v1.MessageService');
+  assert.equal(rpc.attributes['rpc.grpc.status_code'], grpc.status.OK);
+  const { traceId, spanId } = rpc.spanContext();
+  const commit = await spans.find(
+    (span) => span.name === SpanName.groupCommit && span.spanContext().traceId === traceId,
+  );
+  assert.equal(commit.parentSpanContext?.spanId, spanId);
+  assert.equal(commit.attributes['progressdb.group_commit.commands'], 1);
+  assert.ok((commit.attributes['progressdb.group_commit.bytes'] as number) > 0);
+  // A new thread's data key is made by the key provider, under the same request.
+  const kms = await spans.find(
+    (span) =>
+      span.name === `${SpanName.kmsPrefix}generate` && span.spanContext().traceId === traceId,
+  );
+  assert.equal(kms.attributes['progressdb.kms.provider'], 'local');
+  api.close();
+});
+
+test('a failed call is a server span with its status; a page read has a scan child span', async () => {
+  const api = server.api();
+  await assert.rejects(api.messages.listMessages({ threadId: 'no-such-thread' }), {
+    code: grpc.status.NOT_FOUND,
+  });
+  const failed = await spans.find(
+    (span) =>
+      serverSpan('ListMessages')(span) &&
+      span.attributes['rpc.grpc.status_code'] === grpc.status.NOT_FOUND,
+  );
+  assert.equal(failed.status.code, 2 /* ERROR */);
+
+  await api.messages.listMessages({ threadId: 'traced' });
+  const listed = await spans.find(
+    (span) =>
+      serverSpan('ListMessages')(span) &&
+      span.attributes['rpc.grpc.status_code'] === grpc.status.OK,
+  );
+  const scan = await spans.find(
+    (span) =>
+      span.name === SpanName.rocksScan &&
+      span.parentSpanContext?.spanId === listed.spanContext().spanId,
+  );
+  assert.equal(scan.attributes['progressdb.storage.family'], 'tails');
+  api.close();
+});
+
+test("a request's log lines carry its trace and span ids", async () => {
+  const intruder = server.apiWith({
+    authorization: 'Bearer not-a-key-0123456789',
+    'x-user-id': 'u',
+  });
+  await assert.rejects(intruder.messages.listMessages({ threadId: 'traced' }), {
+    code: grpc.status.UNAUTHENTICATED,
+  });
+  const denied = await logLine((line) => line.msg === 'call denied');
+  const rpc = await spans.find(
+    (span) =>
+      serverSpan('ListMessages')(span) &&
+      span.attributes['rpc.grpc.status_code'] === grpc.status.UNAUTHENTICATED,
+  );
+  assert.equal(denied.trace_id, rpc.spanContext().traceId);
+  assert.equal(denied.span_id, rpc.spanContext().spanId);
+  const startup = await logLine((line) => String(line.msg).startsWith('metrics on '));
+  assert.equal(startup.trace_id, undefined, 'a line outside any request has no trace id');
+  intruder.close();
+});
+
+test('/metrics serves the RPC histogram, group-commit metrics and subscriber gauges', async () => {
+  const url = server.app.metricsUrl;
+  assert.ok(url, 'the test server serves metrics');
+  const api = server.api();
+  for (let i = 0; i < 5; i++) {
+    await api.messages.appendMessage({
+      threadId: 'scraped',
+      role: 'user',
+      body: i,
+      createThread: true,
+    });
+  }
+  const tail = new TailReader(
+    api.raw.tails.tailThread({ threadId: 'scraped', afterRevision: 0n }, backendMetadata()),
+  );
+  await tail.until(() => tail.items.some((item) => item.kind === 'caughtUp'));
+
+  const text = await (await fetch(url)).text();
+  const has = (pattern: RegExp): void => assert.match(text, pattern);
+  const name = (metric: string): string => metric.replaceAll('.', '_');
+  has(
+    new RegExp(
+      `^${name(Metric.rpcDuration)}_bucket\\{rpc_service="progressdb.v1.MessageService",rpc_method="AppendMessage",rpc_grpc_status="OK",le="[^"]+"\\} [1-9]`,
+      'm',
+    ),
+  );
+  has(new RegExp(`^${name(Metric.rpcDuration)}_count\\{[^}]*rpc_grpc_status="NOT_FOUND"`, 'm'));
+  has(new RegExp(`^${name(Metric.groupCommitCommands)}_count\\{[^}]*\\} [1-9]`, 'm'));
+  has(new RegExp(`^${name(Metric.groupCommitBytes)}_sum\\{[^}]*\\} [1-9]`, 'm'));
+  has(new RegExp(`^${name(Metric.groupCommitWrite)}_count\\{[^}]*\\} [1-9]`, 'm'));
+  has(new RegExp(`^${name(Metric.eventsAppended)}_total [1-9]`, 'm'));
+  has(
+    new RegExp(
+      `^${name(Metric.familyWrittenBytes)}_total\\{progressdb_storage_family="events"\\} [1-9]`,
+      'm',
+    ),
+  );
+  has(new RegExp(`^${name(Metric.tailSubscribers)}\\{progressdb_tail_kind="thread"\\} 1$`, 'm'));
+  has(new RegExp(`^${name(Metric.tailSubscribers)}\\{progressdb_tail_kind="all"\\} 0$`, 'm'));
+  has(
+    new RegExp(`^${name(Metric.kmsCalls)}_total\\{[^}]*progressdb_kms_operation="generate"`, 'm'),
+  );
+  has(
+    new RegExp(
+      `^${name(Metric.keyCacheLookups)}_total\\{progressdb_key_cache_result="hit"\\} [1-9]`,
+      'm',
+    ),
+  );
+  has(new RegExp(`^${name(Metric.diskBytes)}\\{progressdb_storage_file_kind="wal"\\} \\d+`, 'm'));
+  tail.cancel();
+  await tail.ended;
+  api.close();
+});
