@@ -25,6 +25,16 @@ async function prefillList(context: UnaryContext, cluster: PostgresCluster): Pro
   }
 }
 
+async function analyze(cluster: PostgresCluster): Promise<void> {
+  const client = new pg.Client({ connectionString: cluster.connectionString });
+  await client.connect();
+  try {
+    await client.query('ANALYZE messages');
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * The PostgreSQL rows: the same appends, pages and tails as ProgressDB's, with the same
  * concurrency, through `pg-worker.ts`. Durable like `sync` (fsync and synchronous_commit on).
@@ -47,8 +57,11 @@ export async function measurePostgres(
     rows.push(await measure(context, 'appendMessage', target, label));
   if (scenarios.includes('batch'))
     rows.push(await measure(context, 'appendMessages', target, label));
-  if (scenarios.includes('list'))
+  if (scenarios.includes('list')) {
+    // Fresh statistics after the inserts above, as autovacuum would have them by now.
+    await analyze(cluster);
     rows.push(await measure(context, 'listMessages', target, label, head));
+  }
   if (scenarios.includes('tail-latency')) {
     for (const tails of context.config.latencyTails) {
       process.stdout.write(

@@ -176,13 +176,18 @@ function merge(
     firstError: [...tails, ...appends].find((r) => r.firstError)?.firstError,
     windowMs,
     clientCpuMs: clientCpuUs / 1000,
-    serverCpuMs: spent.processMs.every((ms) => ms !== undefined)
-      ? spent.processMs.reduce<number>((sum, ms) => sum + (ms ?? 0), 0)
-      : undefined,
+    serverCpuMs: serverCpu(spent.processMs),
     machineBusy: spent.machineBusy,
   };
 }
 
 function sleepUntil(epochMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, epochMs - Date.now())));
+}
+
+/** The server's CPU over its processes; one that ended in the window (a backend) counts for 0. */
+function serverCpu(processMs: (number | undefined)[]): number | undefined {
+  return processMs[0] === undefined
+    ? undefined
+    : processMs.reduce<number>((sum, ms) => sum + (ms ?? 0), 0);
 }
