@@ -34,6 +34,8 @@ export const BackupProblem = {
   targetNotEmpty: 'TARGET_NOT_EMPTY',
   /** An option or input is unusable (paths, files). */
   invalidInput: 'INVALID_INPUT',
+  /** The caller cancelled the work. */
+  cancelled: 'CANCELLED',
 } as const;
 
 /** A reason of {@link BackupError}. */

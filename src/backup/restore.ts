@@ -37,6 +37,8 @@ export interface RestoreOptions {
   masterKeyFile?: string | undefined;
   /** Called as the restore goes. */
   onProgress?: ((progress: RestoreProgress) => void) | undefined;
+  /** Stops the restore (and removes what it wrote) at the next step. */
+  signal?: AbortSignal | undefined;
 }
 
 /** What a restore produced. */
@@ -99,7 +101,13 @@ async function checkTarget(dataDir: string): Promise<boolean> {
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const file = resolve(options.file);
   const dataDir = resolve(options.dataDir);
-  const report = options.onProgress ?? (() => undefined);
+  const progress = options.onProgress ?? (() => undefined);
+  const report = (step: RestoreProgress): void => {
+    if (options.signal?.aborted) {
+      throw new BackupError(BackupProblem.cancelled, 'the restore was cancelled: nothing was kept');
+    }
+    progress(step);
+  };
   const fileInfo = await stat(file).catch(() => undefined);
   if (!fileInfo?.isFile()) {
     throw new BackupError(BackupProblem.invalidInput, `no backup file at ${file}`);
@@ -134,8 +142,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     await store.close();
     store = undefined;
     if (targetExisted) await rmdir(dataDir);
-    await rename(temp, dataDir);
     report({ phase: 'done', eventsDone: result.events, eventsEstimated: result.events });
+    await rename(temp, dataDir);
     return { ...result, ...checked };
   } catch (error) {
     await store?.close().catch(() => undefined);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { BackupError, downloadBackup, readBackupFile } from '../../backup/index.js';
+import { BackupError, BackupProblem, downloadBackup, readBackupFile } from '../../backup/index.js';
 import {
   action,
   addConnectionOptions,
@@ -46,7 +46,9 @@ export async function explained<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (error) {
-    if (error instanceof BackupError) throw new CliError(error.message);
+    if (error instanceof BackupError) {
+      throw new CliError(error.message, error.problem === BackupProblem.cancelled ? 130 : 1);
+    }
     throw error;
   }
 }

@@ -40,12 +40,17 @@ Examples:
     .action(
       action(async (file: string, options: RestoreOptions) => {
         const progress = progressPrinter();
+        // Ctrl-C stops at the next step and removes the temporary folder.
+        const stop = new AbortController();
+        const onSignal = (): void => stop.abort();
+        process.once('SIGINT', onSignal);
         try {
           const result = await explained(
             restoreBackup({
               file,
               dataDir: options.dataDir,
               masterKeyFile: options.masterKeyFile,
+              signal: stop.signal,
               onProgress: (p) => {
                 if (p.phase === 'reading') {
                   progress.show(
@@ -75,6 +80,7 @@ Examples:
           }
         } finally {
           progress.done();
+          process.off('SIGINT', onSignal);
         }
       }),
     );
