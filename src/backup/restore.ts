@@ -57,14 +57,21 @@ export interface RestoreResult {
   kmsKeys: bigint;
 }
 
-function revisionOf(event: Uint8Array): bigint {
+/** The revision and position of a stored event, read without decoding the rest. */
+function eventHead(event: Uint8Array): { revision: bigint; position: bigint } {
   const reader = new BinaryReader(event);
-  while (reader.pos < reader.len) {
+  let revision = 0n;
+  let position = 0n;
+  while (reader.pos < reader.len && position === 0n) {
     const [field, wireType] = reader.tag();
-    if (field === 2) return BigInt(reader.uint64().toString());
-    reader.skip(wireType);
+    if (field === 2) revision = BigInt(reader.uint64().toString());
+    else if (field === 3) position = BigInt(reader.uint64().toString());
+    else reader.skip(wireType);
   }
-  throw new BackupError(BackupProblem.corrupt, 'the backup file holds an event without revision');
+  if (revision === 0n || position === 0n) {
+    throw new BackupError(BackupProblem.corrupt, 'the backup file holds an event without revision');
+  }
+  return { revision, position };
 }
 
 /** Refuses a target that exists and is not an empty folder. */
@@ -179,10 +186,17 @@ async function load(
     events({ threadNumber, events }) {
       if (threadNumber > maxThread) maxThread = threadNumber;
       for (const event of events) {
+        const head = eventHead(event);
+        if (head.position > position) {
+          throw new BackupError(
+            BackupProblem.corrupt,
+            `the backup file holds an event past its recorded position ${position}`,
+          );
+        }
         ops.push({
           type: 'put',
           family: Family.events,
-          key: keys.eventKey(threadNumber, revisionOf(event)),
+          key: keys.eventKey(threadNumber, head.revision),
           value: Buffer.from(event),
         });
       }
