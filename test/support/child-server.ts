@@ -15,6 +15,8 @@ const PRELOAD = fileURLToPath(new URL('../../src/telemetry/preload.mjs', import.
 export interface ChildServer {
   readonly address: string;
   readonly process: ChildProcess;
+  /** Every stdout line so far. */
+  readonly lines: readonly string[];
   /** Resolves with the next log line containing `text`. */
   waitForLine(text: string): Promise<string>;
   /** Sends `signal` and resolves with the exit code and signal once the process is gone. */
@@ -41,6 +43,8 @@ export async function spawnServer(
   });
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const seen: string[] = [];
+  lines.on('line', (line) => seen.push(line));
   const address = await new Promise<string>((resolve, reject) => {
     lines.on('line', (line) => {
       if (!line.includes('listening')) return;
@@ -55,6 +59,7 @@ export async function spawnServer(
   return {
     address,
     process: child,
+    lines: seen,
     waitForLine: (text) =>
       new Promise((resolve) => {
         const onLine = (line: string): void => {
