@@ -211,6 +211,7 @@ async function startupLog(env: Record<string, string>): Promise<Record<string, u
       PROGRESSDB_BACKEND_KEYS: TEST_KEYS.backend,
       PROGRESSDB_SIGNING_SECRETS: '',
       PROGRESSDB_LOG_LEVEL: 'info',
+      PROGRESSDB_METRICS_LISTEN: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
