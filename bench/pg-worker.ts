@@ -17,6 +17,11 @@ import {
 } from './tail-protocol.js';
 import type { LoadTask, WorkerMessage } from './worker-protocol.js';
 
+// Rows come back as text, not parsed: like the gRPC load generator, which does not decode
+// responses, the client spends its CPU on calls (jsonb = 3802, timestamptz = 1184).
+pg.types.setTypeParser(3802, (value: string) => value);
+pg.types.setTypeParser(1184, (value: string) => value);
+
 /** The LISTEN/NOTIFY channel of the tail rows. */
 const CHANNEL = 'bench_tail';
 const INSERT = `INSERT INTO messages (thread_id, author_id, role, body) VALUES ($1, $2, 'user', $3) RETURNING id`;
@@ -82,6 +87,7 @@ function statements(task: LoadTask): () => { text: string; values: unknown[] } {
     }
     case 'listMessages': {
       const head = Number(task.listHeadSeq);
+      const low = Number(task.listLowSeq ?? 1);
       const columns = 'id, thread_id, author_id, role, body, created_at';
       let calls = 0;
       return () =>
@@ -94,9 +100,9 @@ function statements(task: LoadTask): () => { text: string; values: unknown[] } {
               text: `SELECT ${columns} FROM messages WHERE thread_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`,
               values: [
                 task.listThreadId,
-                task.pageSize +
-                  2 +
-                  Math.floor(Math.random() * Math.max(1, head - task.pageSize - 2)),
+                low +
+                  task.pageSize +
+                  Math.floor(Math.random() * Math.max(1, head - low - task.pageSize)),
                 task.pageSize,
               ],
             };

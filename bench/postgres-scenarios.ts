@@ -6,30 +6,27 @@ import { bodyJsonBytes, makeBody } from './request-payloads.js';
 import { runTails } from './tail-run.js';
 import { measure, type UnaryContext } from './unary-scenarios.js';
 
-/** Fills the listed thread first, so its rows have ids 1..n like ProgressDB's seqs. */
-async function prefillList(context: UnaryContext, cluster: PostgresCluster): Promise<bigint> {
+/**
+ * Fills the listed thread as the most recently active one (after the inserts of the other rows),
+ * with contiguous ids, and refreshes the planner's statistics; returns its lowest and highest id.
+ */
+async function prefillList(
+  context: UnaryContext,
+  cluster: PostgresCluster,
+): Promise<{ low: bigint; head: bigint }> {
   const client = new pg.Client({ connectionString: cluster.connectionString });
   await client.connect();
   try {
     const body = JSON.stringify(makeBody(context.config.bodyBytes));
-    await client.query(
-      `INSERT INTO messages (thread_id, author_id, role, body)
-       SELECT $1, $2, 'user', $3::jsonb FROM generate_series(1, $4)`,
+    const range = await client.query<{ low: string; head: string }>(
+      `WITH m AS (
+         INSERT INTO messages (thread_id, author_id, role, body)
+         SELECT $1, $2, 'user', $3::jsonb FROM generate_series(1, $4) RETURNING id)
+       SELECT min(id) AS low, max(id) AS head FROM m`,
       [context.listThreadId, context.userId, body, context.config.listPrefill],
     );
     await client.query('ANALYZE messages');
-    const head = await client.query<{ max: string }>('SELECT max(id) AS max FROM messages');
-    return BigInt(head.rows[0]?.max ?? 0);
-  } finally {
-    await client.end();
-  }
-}
-
-async function analyze(cluster: PostgresCluster): Promise<void> {
-  const client = new pg.Client({ connectionString: cluster.connectionString });
-  await client.connect();
-  try {
-    await client.query('ANALYZE messages');
+    return { low: BigInt(range.rows[0]?.low ?? 1), head: BigInt(range.rows[0]?.head ?? 0) };
   } finally {
     await client.end();
   }
@@ -52,15 +49,13 @@ export async function measurePostgres(
   };
   const label = { server: 'postgres', durability: 'sync' } as const;
   const rows: ResultRow[] = [];
-  const head = scenarios.includes('list') ? await prefillList(context, cluster) : 0n;
   if (scenarios.includes('append'))
     rows.push(await measure(context, 'appendMessage', target, label));
   if (scenarios.includes('batch'))
     rows.push(await measure(context, 'appendMessages', target, label));
   if (scenarios.includes('list')) {
-    // Fresh statistics after the inserts above, as autovacuum would have them by now.
-    await analyze(cluster);
-    rows.push(await measure(context, 'listMessages', target, label, head));
+    const { low, head } = await prefillList(context, cluster);
+    rows.push(await measure(context, 'listMessages', target, label, head, low));
   }
   if (scenarios.includes('tail-latency')) {
     for (const tails of context.config.latencyTails) {

@@ -203,7 +203,12 @@ async function main(): Promise<void> {
     }
     if (postgres) {
       console.log('PostgreSQL (fsync and synchronous_commit on):');
-      rows.push(...(await measurePostgres(context, postgres, config.scenarios)));
+      // `--scenarios=postgres` alone: every PostgreSQL row; otherwise those of the scenarios listed.
+      const comparable: Scenario[] = ['append', 'batch', 'list', 'tail-latency'];
+      const listed = comparable.filter(has);
+      rows.push(
+        ...(await measurePostgres(context, postgres, listed.length > 0 ? listed : comparable)),
+      );
     }
   } finally {
     await postgres?.stop();

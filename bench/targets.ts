@@ -44,7 +44,8 @@ export function compare(rows: ResultRow[]): void {
       row.baseline = { server: baseline.server, rate: baseline.rate, unit: baseline.unit };
       row.ratio = row.rate / baseline.rate;
     }
-    const postgres = same('postgres');
+    // PostgreSQL runs durable (fsync on): it is the comparison for both modes.
+    const postgres = rows.find((r) => r.key === row.key && r.server === 'postgres');
     if (postgres && postgres.rate > 0) row.vsPostgres = row.rate / postgres.rate;
     row.target =
       TARGET_TEXT[row.key] ?? (row.key.startsWith('catchup') ? '>= 100k/s per tail' : undefined);

@@ -46,6 +46,7 @@ export async function measure(
   target: UnaryTarget,
   label: { server: ServerKind; durability: string },
   listHeadSeq = 0n,
+  listLowSeq = 1n,
 ): Promise<ResultRow> {
   const { config } = context;
   const concurrency = {
@@ -74,6 +75,7 @@ export async function measure(
       batchSize: config.batchSize,
       listThreadId: context.listThreadId,
       listHeadSeq: listHeadSeq.toString(),
+      listLowSeq: listLowSeq.toString(),
       pageSize: config.pageSize,
     },
     processes,

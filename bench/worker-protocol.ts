@@ -28,6 +28,8 @@ export interface LoadTask {
   /** listMessages: the pre-filled thread, its head seq, and the page size. */
   listThreadId: string;
   listHeadSeq: string;
+  /** listMessages on PostgreSQL: the lowest id of the listed thread (its ids are contiguous). */
+  listLowSeq?: string;
   pageSize: number;
 }
 
