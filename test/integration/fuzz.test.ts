@@ -28,6 +28,8 @@ import { TEST_KEYS } from '../support/test-server.js';
 const SEED = Number(process.env.PROGRESSDB_FUZZ_SEED ?? randomInt(2 ** 31));
 const ROUNDS = Number(process.env.PROGRESSDB_FUZZ_ROUNDS ?? 6);
 const CALLS_PER_ROUND = 120;
+/** The server's old-generation cap: a few times what it needs, room for the largest requests. */
+const HEAP_CAP_MB = 192;
 /** RSS may rise while allocators and caches warm up; after that it must stay within this. */
 const RSS_GROWTH_LIMIT_BYTES = 96 * 1024 * 1024;
 
@@ -438,6 +440,8 @@ before(async () => {
   child = await spawnServer(dataDir, {
     PROGRESSDB_DURABILITY: 'os',
     PROGRESSDB_METRICS_LISTEN: 'off',
+    // V8 grows its heap lazily; capped, garbage must be collected and a leak would run out of heap.
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_CAP_MB}`.trim(),
   });
   api = connect(child.address, {
     authorization: `Bearer ${TEST_KEYS.backend}`,

@@ -17,6 +17,8 @@ import { TEST_KEYS } from '../support/test-server.js';
 const WAVES = 10;
 const TAILS_PER_WAVE = 1000;
 const CONNECTIONS = 4;
+/** The server's old-generation cap: twice what it needs (~50 MB of heap after a collection). */
+const HEAP_CAP_MB = 128;
 /**
  * RSS moves with the garbage collector's mood: the median of the last three waves may exceed that of
  * waves 2–4 (allocators warm) by this much, not more. A leak of 10,000 subscribers would not fit.
@@ -57,6 +59,9 @@ test(`${WAVES * TAILS_PER_WAVE} tails opened and cancelled leave no subscriber a
     PROGRESSDB_DURABILITY: 'os',
     PROGRESSDB_METRICS_LISTEN: 'off',
     PROGRESSDB_MAX_TAILS_PER_USER: '0',
+    // V8 grows its heap lazily, so RSS alone would rise for a while even without a leak. With the
+    // old generation capped, garbage must be collected, and a real leak would run out of heap.
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_CAP_MB}`.trim(),
   });
   const pid = child.process.pid ?? 0;
   const apis = Array.from({ length: CONNECTIONS }, () =>
