@@ -1,7 +1,7 @@
 import { Value } from '../gen/google/protobuf/struct.js';
 import { EventRecord, type MessageRecord } from '../gen/progressdb/storage/v1/records.js';
 import { isSealedMessage, ProgressDbError, Reason, type ThreadLog } from '../log/index.js';
-import { Family, keys } from '../storage/index.js';
+import { Family, keys, type RocksStore } from '../storage/index.js';
 
 /** Events per exported batch. */
 const EXPORT_BATCH = 512;
@@ -181,7 +181,7 @@ export async function* exportEvents(
       thread_id: threadId,
     });
   }
-  let afterRevision = 0n;
+  let afterRevision = firstRevisionAfter(store, number, after) - 1n;
   for (;;) {
     const rows = store.scan(Family.events, {
       ...keys.threadRange(number, afterRevision + 1n),
@@ -198,4 +198,33 @@ export async function* exportEvents(
     if (!last || rows.length < EXPORT_BATCH || last.position >= filter.headPosition) return;
     afterRevision = last.revision;
   }
+}
+
+/**
+ * The first revision of thread `number` whose position is above `after` (positions grow with
+ * revisions): a binary search over the log, so resuming a long thread reads a few events, not all.
+ */
+function firstRevisionAfter(store: RocksStore, number: bigint, after: bigint): bigint {
+  if (after === 0n) return 1n;
+  const range = keys.threadRange(number);
+  const newest = store.scan(Family.events, { ...range, reverse: true, limit: 1 })[0];
+  if (!newest) return 1n;
+  let low = 1n;
+  let high = keys.decodeThreadRevisionKey(newest.key).revision + 1n;
+  while (low < high) {
+    const middle = (low + high) / 2n;
+    const row = store.scan(Family.events, {
+      gte: keys.eventKey(number, middle),
+      lt: range.lt,
+      limit: 1,
+    })[0];
+    if (!row) {
+      high = middle;
+      continue;
+    }
+    const revision = keys.decodeThreadRevisionKey(row.key).revision;
+    if (EventRecord.decode(row.value).position <= after) low = revision + 1n;
+    else high = middle;
+  }
+  return low;
 }

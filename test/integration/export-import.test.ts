@@ -34,6 +34,8 @@ before(async () => {
   backend = createClient({ address: source.address, apiKey: TEST_KEYS.backend });
   admin = createClient({ address: source.address, apiKey: TEST_KEYS.admin });
   ids = await writeWorkload(backend, 'x');
+  // One more event of the main thread after the others': its log interleaves with theirs.
+  await backend.messages.append({ threadId: ids[0]!, role: 'user', body: 'late' }, as('bob'));
 });
 
 after(async () => {
@@ -133,6 +135,29 @@ test('ExportEvents resumes after a position, filters by thread, and is for admin
   assert.deepEqual(
     resumed.map((event) => event.revision),
     ofMain.slice(5).map((event) => event.revision),
+  );
+  for (const k of [0, 1, 7, ofMain.length - 2, ofMain.length - 1]) {
+    assert.deepEqual(
+      (await collect(admin, { threadId: main, afterPosition: ofMain[k]!.position })).map(
+        (event) => event.revision,
+      ),
+      ofMain.slice(k + 1).map((event) => event.revision),
+      `resumed after the event at index ${k}`,
+    );
+  }
+  // A position between two of the thread's events (another thread's) resumes at the next one.
+  const between = all.find(
+    (event) =>
+      event.threadId !== main &&
+      event.position > ofMain[2]!.position &&
+      event.position < ofMain[ofMain.length - 1]!.position,
+  );
+  assert.ok(between, 'the workload interleaves threads');
+  assert.deepEqual(
+    (await collect(admin, { threadId: main, afterPosition: between.position })).map(
+      (event) => event.position,
+    ),
+    ofMain.filter((event) => event.position > between.position).map((event) => event.position),
   );
   await assert.rejects(collect(admin, { threadId: 'no-such-thread' }), NotFoundError);
   await assert.rejects(collect(backend), (error: unknown) => {
