@@ -5,6 +5,7 @@ import {
   Attr,
   endSpanWithError,
   instruments,
+  observe,
   SpanName,
   startSpanForParents,
 } from '../telemetry/index.js';
@@ -86,6 +87,27 @@ const FAMILY_OP_ATTRIBUTES = ALL_FAMILIES.map((family) =>
   attributeSets(Attr.operation, ['put', 'del'], { [Attr.family]: family }),
 );
 
+/** What every writer of the process committed, as plain counts; reported when scraped. */
+const written = {
+  events: 0,
+  /** Per family, in ALL_FAMILIES order. */
+  bytes: ALL_FAMILIES.map(() => 0),
+  puts: ALL_FAMILIES.map(() => 0),
+  dels: ALL_FAMILIES.map(() => 0),
+};
+observe('eventsAppended', (result) => result.observe(written.events));
+observe('familyWrittenBytes', (result) => {
+  for (let i = 0; i < ALL_FAMILIES.length; i++) {
+    result.observe(written.bytes[i] ?? 0, FAMILY_ATTRIBUTES[i]);
+  }
+});
+observe('familyWrittenKeys', (result) => {
+  for (let i = 0; i < ALL_FAMILIES.length; i++) {
+    result.observe(written.puts[i] ?? 0, FAMILY_OP_ATTRIBUTES[i]?.put);
+    result.observe(written.dels[i] ?? 0, FAMILY_OP_ATTRIBUTES[i]?.del);
+  }
+});
+
 /**
  * The single writer of the database. Jobs run one after another on the event loop, each staged in
  * its own overlay over the group's, so revisions and positions they allocate are gapless and
@@ -107,8 +129,6 @@ export class GroupCommitWriter<P> {
   #position: bigint;
   #threadNumber: bigint;
   #lastCommit: GroupCommitInfo | undefined;
-  /** Per-family tallies of a group's ops, reused across groups: [bytes, puts, deletes]. */
-  readonly #familyTally = ALL_FAMILIES.map(() => [0, 0, 0]);
 
   constructor(store: RocksStore, options: GroupCommitWriterOptions<P>) {
     this.#store = store;
@@ -266,24 +286,16 @@ export class GroupCommitWriter<P> {
     });
   }
 
-  /** Sums the group's bytes, and records them and its keys per family. */
+  /** Sums the group's bytes, and counts them and its keys per family. */
   #tallyFamilies(ops: readonly BatchOp[]): number {
-    const tally = this.#familyTally;
-    for (const row of tally) row.fill(0);
     let bytes = 0;
     for (const op of ops) {
+      const family = ALL_FAMILIES.indexOf(op.family);
       const size = op.key.length + (op.type === 'put' ? op.value.length : 0);
       bytes += size;
-      const row = tally[ALL_FAMILIES.indexOf(op.family)] as number[];
-      row[0] = (row[0] as number) + size;
-      row[op.type === 'put' ? 1 : 2] = (row[op.type === 'put' ? 1 : 2] as number) + 1;
-    }
-    for (let i = 0; i < tally.length; i++) {
-      const [familyBytes = 0, puts = 0, dels = 0] = tally[i] as number[];
-      if (familyBytes > 0) instruments.familyWrittenBytes.add(familyBytes, FAMILY_ATTRIBUTES[i]);
-      const opAttributes = FAMILY_OP_ATTRIBUTES[i];
-      if (puts > 0) instruments.familyWrittenKeys.add(puts, opAttributes?.put);
-      if (dels > 0) instruments.familyWrittenKeys.add(dels, opAttributes?.del);
+      written.bytes[family] = (written.bytes[family] ?? 0) + size;
+      const counts = op.type === 'put' ? written.puts : written.dels;
+      counts[family] = (counts[family] ?? 0) + 1;
     }
     return bytes;
   }
@@ -295,7 +307,7 @@ export class GroupCommitWriter<P> {
     instruments.groupCommitBytes.record(info.bytes, sync);
     if (info.ops > 0) instruments.groupCommitWrite.record(info.durationMicros / 1e6, sync);
     instruments.groupCommitDuration.record((performance.now() - group.sentAtMs) / 1000, sync);
-    if (info.events > 0) instruments.eventsAppended.add(info.events);
+    written.events += info.events;
     const span = group.span;
     if (span) {
       span.setAttribute(Attr.events, info.events);

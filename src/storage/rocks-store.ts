@@ -2,14 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ObservableResult } from '@opentelemetry/api';
 import { RocksLevel, type ColumnHandle } from '@nxtedition/rocksdb';
-import {
-  attributeSets,
-  Attr,
-  instruments,
-  SpanName,
-  startChildSpan,
-  type Instruments,
-} from '../telemetry/index.js';
+import { attributeSets, Attr, observe, SpanName, startChildSpan } from '../telemetry/index.js';
 import { ALL_FAMILIES, type FamilyName } from './column-families.js';
 import { CommitWorker } from './commit-worker.js';
 
@@ -54,7 +47,7 @@ export class RocksStore {
   readonly #db: RocksLevel;
   readonly #location: string;
   readonly #columns: Record<FamilyName, ColumnHandle>;
-  readonly #diskGauge: Instruments['diskBytes'];
+  readonly #unobserve: () => void;
   #commits: CommitWorker | undefined;
 
   private constructor(db: RocksLevel, location: string) {
@@ -69,8 +62,7 @@ export class RocksStore {
     this.#columns = columns;
     // The binding reads RocksDB properties of the default family only, so per-family sizes are
     // out of reach; the folder's files are what can be measured (see docs/telemetry.md).
-    this.#diskGauge = instruments.diskBytes;
-    this.#diskGauge.addCallback(this.#observeDisk);
+    this.#unobserve = observe('diskBytes', this.#observeDisk);
   }
 
   readonly #observeDisk = async (result: ObservableResult): Promise<void> => {
@@ -218,7 +210,7 @@ export class RocksStore {
 
   /** Closes the database. */
   async close(): Promise<void> {
-    this.#diskGauge.removeCallback(this.#observeDisk);
+    this.#unobserve();
     await this.#commits?.close();
     this.#commits = undefined;
     if (this.#db.status === 'open') await this.#db.close();

@@ -1,6 +1,6 @@
 import type { ObservableResult } from '@opentelemetry/api';
 import type { CommittedEvent, EventRecord } from '../log/index.js';
-import { attributeSets, Attr, instruments, type Instruments } from '../telemetry/index.js';
+import { attributeSets, Attr, instruments, observe } from '../telemetry/index.js';
 import { TailSubscription, type SubscriberLimits, type TailKind } from './tail-subscription.js';
 
 /** The kinds of event payloads, as filters name them. */
@@ -54,22 +54,19 @@ export class TailHub<F> {
   #dropped = 0;
   #replayed = 0;
   #closed = false;
-  /** The instruments this hub reports through (observed only when scraped). */
-  readonly #observed: Pick<Instruments, 'tailSubscribers' | 'tailDelivered' | 'tailReplayed'>;
+  /** Stops this hub's reporting to the observable instruments (read only when scraped). */
+  readonly #unobserve: (() => void)[];
 
   constructor(options: TailHubOptions<F>) {
     this.#options = options;
     const every = Math.max(10, Math.min(1000, Math.floor(options.heartbeatMs / 2)));
     this.#sweep = setInterval(() => this.#heartbeats(), every);
     this.#sweep.unref();
-    this.#observed = {
-      tailSubscribers: instruments.tailSubscribers,
-      tailDelivered: instruments.tailDelivered,
-      tailReplayed: instruments.tailReplayed,
-    };
-    this.#observed.tailSubscribers.addCallback(this.#observeSubscribers);
-    this.#observed.tailDelivered.addCallback(this.#observeDelivered);
-    this.#observed.tailReplayed.addCallback(this.#observeReplayed);
+    this.#unobserve = [
+      observe('tailSubscribers', this.#observeSubscribers),
+      observe('tailDelivered', this.#observeDelivered),
+      observe('tailReplayed', this.#observeReplayed),
+    ];
   }
 
   readonly #observeSubscribers = (result: ObservableResult): void => {
@@ -170,9 +167,7 @@ export class TailHub<F> {
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweep);
-    this.#observed.tailSubscribers.removeCallback(this.#observeSubscribers);
-    this.#observed.tailDelivered.removeCallback(this.#observeDelivered);
-    this.#observed.tailReplayed.removeCallback(this.#observeReplayed);
+    for (const stop of this.#unobserve) stop();
     for (const subscription of this.#registered.keys()) subscription.end('shutting_down');
   }
 

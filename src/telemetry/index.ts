@@ -7,7 +7,14 @@
  * @packageDocumentation
  */
 export { createLogger, REDACTED_FIELDS, type Logger, type LoggerOptions } from './logger.js';
-export { attributeSets, bindInstruments, instruments, type Instruments } from './instruments.js';
+export {
+  attributeSets,
+  bindInstruments,
+  instruments,
+  observe,
+  type Instruments,
+  type ObservableName,
+} from './instruments.js';
 export { serveMetrics, type MetricsEndpoint } from './metrics-endpoint.js';
 export {
   shutdownTelemetry,

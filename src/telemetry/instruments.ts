@@ -4,6 +4,7 @@ import {
   type Counter,
   type Histogram,
   type Meter,
+  type ObservableCallback,
   type ObservableCounter,
   type ObservableGauge,
 } from '@opentelemetry/api';
@@ -25,9 +26,9 @@ export interface Instruments {
   groupCommitBytes: Histogram;
   groupCommitWrite: Histogram;
   groupCommitDuration: Histogram;
-  eventsAppended: Counter;
-  familyWrittenBytes: Counter;
-  familyWrittenKeys: Counter;
+  eventsAppended: ObservableCounter;
+  familyWrittenBytes: ObservableCounter;
+  familyWrittenKeys: ObservableCounter;
   diskBytes: ObservableGauge;
   tailSubscribers: ObservableGauge;
   tailDropped: Counter;
@@ -35,7 +36,7 @@ export interface Instruments {
   tailReplayed: ObservableCounter;
   kmsCalls: Counter;
   kmsDuration: Histogram;
-  keyCacheLookups: Counter;
+  keyCacheLookups: ObservableCounter;
 }
 
 function create(meter: Meter): Instruments {
@@ -67,15 +68,15 @@ function create(meter: Meter): Instruments {
       Metric.groupCommitDuration,
       'group commit, from leaving the writer to its callers being answered',
     ),
-    eventsAppended: meter.createCounter(Metric.eventsAppended, {
+    eventsAppended: meter.createObservableCounter(Metric.eventsAppended, {
       description: 'events appended to the log',
       unit: '{event}',
     }),
-    familyWrittenBytes: meter.createCounter(Metric.familyWrittenBytes, {
+    familyWrittenBytes: meter.createObservableCounter(Metric.familyWrittenBytes, {
       description: 'keys and values written, by column family',
       unit: 'By',
     }),
-    familyWrittenKeys: meter.createCounter(Metric.familyWrittenKeys, {
+    familyWrittenKeys: meter.createObservableCounter(Metric.familyWrittenKeys, {
       description: 'keys put or deleted, by column family',
       unit: '{key}',
     }),
@@ -104,7 +105,7 @@ function create(meter: Meter): Instruments {
       unit: '{call}',
     }),
     kmsDuration: seconds(Metric.kmsDuration, 'key-provider calls, retries included'),
-    keyCacheLookups: meter.createCounter(Metric.keyCacheLookups, {
+    keyCacheLookups: meter.createObservableCounter(Metric.keyCacheLookups, {
       description: 'data-key cache lookups, by result',
       unit: '{lookup}',
     }),
@@ -117,9 +118,36 @@ function create(meter: Meter): Instruments {
  */
 export const instruments: Instruments = create(metrics.getMeter(SCOPE));
 
+/** The observable instruments, by name. */
+export type ObservableName = {
+  [K in keyof Instruments]: Instruments[K] extends ObservableCounter | ObservableGauge ? K : never;
+}[keyof Instruments];
+
+/** Callbacks of observable instruments, kept to carry them over when the instruments are rebound. */
+const observers = new Map<ObservableName, Set<ObservableCallback>>();
+
+/**
+ * Reports through an observable instrument: `callback` runs only when metrics are collected (a
+ * scrape), so hot paths just bump plain numbers. Survives telemetry starting later.
+ * @returns a function that stops the reporting.
+ */
+export function observe(name: ObservableName, callback: ObservableCallback): () => void {
+  let set = observers.get(name);
+  if (!set) observers.set(name, (set = new Set()));
+  set.add(callback);
+  instruments[name].addCallback(callback);
+  return () => {
+    set.delete(callback);
+    instruments[name].removeCallback(callback);
+  };
+}
+
 /** Binds {@link instruments} to the meter provider registered now; telemetry calls it once started. */
 export function bindInstruments(): void {
   Object.assign(instruments, create(metrics.getMeter(SCOPE)));
+  for (const [name, callbacks] of observers) {
+    for (const callback of callbacks) instruments[name].addCallback(callback);
+  }
 }
 
 /** Pre-built attribute sets, one per value: hot paths pass them without allocating. */

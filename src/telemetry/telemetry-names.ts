@@ -1,28 +1,31 @@
 /** The instrumentation scope of every ProgressDB tracer and meter. */
 export const SCOPE = 'progressdb';
 
-/** Metric names (OpenTelemetry style; Prometheus shows dots as underscores plus a unit suffix). */
+/**
+ * Metric names, with their unit in the name (the Prometheus exporter adds none); Prometheus shows
+ * dots as underscores and counters with `_total`.
+ */
 export const Metric = {
   /** Histogram, seconds: a call from arrival to its status, by service, method and code. */
-  rpcDuration: 'progressdb.rpc.server.duration',
+  rpcDuration: 'progressdb.rpc.server.duration_seconds',
   /** Histogram: commands (writer jobs) per group commit. */
   groupCommitCommands: 'progressdb.group_commit.commands',
   /** Histogram: events appended per group commit. */
   groupCommitEvents: 'progressdb.group_commit.events',
   /** Histogram, bytes: keys and values written per group commit. */
-  groupCommitBytes: 'progressdb.group_commit.size',
+  groupCommitBytes: 'progressdb.group_commit.bytes',
   /** Histogram, seconds: the batch write (with its fsync in `sync` durability) on the commit thread. */
-  groupCommitWrite: 'progressdb.group_commit.write.duration',
+  groupCommitWrite: 'progressdb.group_commit.write_seconds',
   /** Histogram, seconds: from a group leaving the writer to its callers being answered. */
-  groupCommitDuration: 'progressdb.group_commit.duration',
+  groupCommitDuration: 'progressdb.group_commit.duration_seconds',
   /** Counter: events appended (committed) to the log. */
   eventsAppended: 'progressdb.events.appended',
   /** Counter, bytes: keys and values written, by column family. */
-  familyWrittenBytes: 'progressdb.storage.written',
+  familyWrittenBytes: 'progressdb.storage.written_bytes',
   /** Counter: keys put or deleted, by column family and operation. */
-  familyWrittenKeys: 'progressdb.storage.written.keys',
+  familyWrittenKeys: 'progressdb.storage.written_keys',
   /** Gauge, bytes: the database folder's files on disk, by kind (sst, wal, other). */
-  diskBytes: 'progressdb.storage.disk.size',
+  diskBytes: 'progressdb.storage.disk_bytes',
   /** Gauge: live tail subscribers, by kind. */
   tailSubscribers: 'progressdb.tail.subscribers',
   /** Counter: subscribers dropped for being too slow, by kind. */
@@ -34,7 +37,7 @@ export const Metric = {
   /** Counter: key-provider (KMS) calls, by provider, operation and outcome. */
   kmsCalls: 'progressdb.kms.calls',
   /** Histogram, seconds: key-provider calls, retries included. */
-  kmsDuration: 'progressdb.kms.duration',
+  kmsDuration: 'progressdb.kms.duration_seconds',
   /** Counter: data-key cache lookups, by result (hit, miss). */
   keyCacheLookups: 'progressdb.key_cache.lookups',
 } as const;
