@@ -51,6 +51,8 @@ interface Sample {
   atS: number;
   rssMb: number;
   serverCpuCores: number;
+  /** This process's CPU: the load generator, tails included. */
+  clientCpuCores: number;
   tailsOpen: number;
   subscribers: number;
   events: number;
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
     startTimeoutMs: 60_000,
     env: {
       PROGRESSDB_RETENTION_MAX_VERSIONS: '3',
-      PROGRESSDB_RETENTION_INTERVAL_SECONDS: '5',
+      PROGRESSDB_RETENTION_INTERVAL_SECONDS: process.env.SOAK_RETENTION_INTERVAL_SECONDS ?? '5',
     },
   });
   const credentials = grpc.credentials.createInsecure();
@@ -131,6 +133,7 @@ async function main(): Promise<void> {
 
   const threadIds = Array.from({ length: threadCount }, (_, i) => `soak-${i}`);
   const recent = new Map<string, string[]>(threadIds.map((t) => [t, []]));
+  const heads = new Map<string, bigint>();
   const histograms = new Map<Operation, LatencyHistogram>(
     OPERATIONS.map((o) => [o, new LatencyHistogram()]),
   );
@@ -146,15 +149,18 @@ async function main(): Promise<void> {
       histograms.get(operation)?.record((performance.now() - started) * 1000);
     } catch (err) {
       errors++;
-      firstError ??= `${operation}: ${String(err)}`;
+      if (firstError === undefined) {
+        firstError = `${operation}: ${String(err)}`;
+        console.log(`first error: ${firstError}`);
+      }
     }
   };
 
-  const operations: Record<Exclude<Operation, 'probe'>, () => Promise<void>> = {
-    append: () =>
+  const operations: Record<Exclude<Operation, 'probe'>, (threadId?: string) => Promise<void>> = {
+    append: (chosen?: string) =>
       timed('append', async () => {
-        const threadId = pick(threadIds)!;
-        const res = await call<{ message?: { id: string } }>((done) =>
+        const threadId = chosen ?? pick(threadIds)!;
+        const res = await call<{ message?: { id: string }; revision: bigint }>((done) =>
           messages.appendMessage(
             {
               threadId,
@@ -172,6 +178,7 @@ async function main(): Promise<void> {
             done,
           ),
         );
+        heads.set(threadId, res.revision);
         const ids = recent.get(threadId)!;
         ids.push(res.message!.id);
         if (ids.length > 50) ids.shift();
@@ -257,10 +264,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     const channel = tailChannels[tailSerial++ % tailChannels.length]!;
     const threadId = pick(threadIds)!;
+    // Most tails follow one thread, a third of them resuming 20 events back; a few follow the user's
+    // inbox, which is every thread here (so they are few: each gets every event).
+    const head = heads.get(threadId) ?? 0n;
     const stream =
-      Math.random() < 0.8
+      Math.random() < 0.98
         ? channel.tailThread(
-            { threadId, afterRevision: Math.random() < 0.3 ? 0n : undefined },
+            { threadId, afterRevision: Math.random() < 0.3 && head > 20n ? head - 20n : undefined },
             backend,
           )
         : channel.tailUser({ userId: 'soak-user', afterPosition: undefined }, backend);
@@ -278,7 +288,10 @@ async function main(): Promise<void> {
     stream.on('error', (err: grpc.ServiceError) => {
       if (!stopping && err.code !== grpc.status.CANCELLED) {
         errors++;
-        firstError ??= `tail: ${err.code} ${err.details}`;
+        if (firstError === undefined) {
+          firstError = `tail: ${grpc.status[err.code]} ${err.details}`;
+          console.log(`first error: ${firstError}`);
+        }
       }
       close();
     });
@@ -286,12 +299,13 @@ async function main(): Promise<void> {
     setTimeout(() => stream.cancel(), 2000 + Math.random() * 18_000);
   };
   // Threads exist before their tails: one append each.
-  await Promise.all(threadIds.map(() => operations.append()));
+  await Promise.all(threadIds.map((threadId) => operations.append(threadId)));
   for (let i = 0; i < tailCount; i++) openTail();
 
   const samples: Sample[] = [];
   const started = Date.now();
   let lastCpu = cpuMs(server.pid);
+  let lastClientCpu = process.cpuUsage();
   let lastAt = Date.now();
   let lastCounts = Object.fromEntries(OPERATIONS.map((o) => [o, 0])) as Record<Operation, number>;
   const probe = setInterval(() => {
@@ -304,6 +318,8 @@ async function main(): Promise<void> {
     );
     const now = Date.now();
     const cpu = cpuMs(server.pid);
+    const clientCpu = process.cpuUsage(lastClientCpu);
+    lastClientCpu = process.cpuUsage();
     const counts = Object.fromEntries(
       OPERATIONS.map((o) => [o, histograms.get(o)!.count]),
     ) as Record<Operation, number>;
@@ -311,6 +327,7 @@ async function main(): Promise<void> {
       atS: (now - started) / 1000,
       rssMb: processMemory(server.pid).rss / 1e6,
       serverCpuCores: (cpu - lastCpu) / (now - lastAt),
+      clientCpuCores: (clientCpu.user + clientCpu.system) / 1000 / (now - lastAt),
       tailsOpen,
       subscribers: Number(stats.subscribers.reduce((s, x) => s + x.count, 0n)),
       events: Number(stats.events),
@@ -331,7 +348,7 @@ async function main(): Promise<void> {
     lastAt = now;
     tailFrames = 0;
     console.log(
-      `${sample.atS.toFixed(0).padStart(5)} s  RSS ${sample.rssMb.toFixed(0)} MB  CPU ${sample.serverCpuCores.toFixed(2)}  ` +
+      `${sample.atS.toFixed(0).padStart(5)} s  RSS ${sample.rssMb.toFixed(0)} MB  CPU ${sample.serverCpuCores.toFixed(2)} (client ${sample.clientCpuCores.toFixed(2)})  ` +
         `tails ${sample.tailsOpen}/${sample.subscribers}  events ${formatNumber(sample.events)}  ` +
         `p99 ms: ${OPERATIONS.map((o) => `${o} ${sample.p99Ms[o].toFixed(1)}`).join(', ')}  errors ${errors}`,
     );
