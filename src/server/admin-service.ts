@@ -36,7 +36,7 @@ export function adminService(
         messages: totals.messages,
         deletedMessages: totals.deleted_messages,
         events: totals.events,
-        columnFamilies: [],
+        columnFamilies: log.reader.store.familySizes(),
         subscribers: Object.entries(tails.subscribers).map(([kind, count]) => ({
           kind,
           count: BigInt(count),

@@ -1,3 +1,4 @@
+import { readdirSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ObservableResult } from '@opentelemetry/api';
@@ -5,6 +6,7 @@ import { RocksLevel, type ColumnHandle } from '@nxtedition/rocksdb';
 import { attributeSets, Attr, observe, SpanName, startChildSpan } from '../telemetry/index.js';
 import { ALL_FAMILIES, type FamilyName } from './column-families.js';
 import { CommitWorker } from './commit-worker.js';
+import { readSstProperties } from './sst-properties.js';
 
 const SCAN_ATTRIBUTES = attributeSets(Attr.family, ALL_FAMILIES);
 const FILE_KINDS = ['sst', 'wal', 'other'] as const;
@@ -33,6 +35,29 @@ export interface ScanOptions extends KeyRange {
   limit?: number;
 }
 
+function sstFiles(location: string): string[] {
+  try {
+    return readdirSync(location).filter((name) => name.endsWith('.sst'));
+  } catch {
+    return [];
+  }
+}
+
+/** Storage figures of one column family, from its SST files. */
+export interface FamilySize {
+  name: FamilyName;
+  /** Bytes of the family's SST files; what is still only in the WAL (not yet flushed) is not counted. */
+  bytes: bigint;
+  /** Estimated keys in those files: entries minus deletions (a key rewritten across levels counts twice). */
+  keys: bigint;
+}
+
+interface SstFigures {
+  family: string;
+  bytes: number;
+  keys: number;
+}
+
 /** A key and its value. */
 export interface Row {
   key: Buffer;
@@ -47,7 +72,9 @@ export class RocksStore {
   readonly #db: RocksLevel;
   readonly #location: string;
   readonly #columns: Record<FamilyName, ColumnHandle>;
-  readonly #unobserve: () => void;
+  readonly #unobserve: (() => void)[];
+  /** SST files are immutable: each is read once, by file name. */
+  readonly #sstFigures = new Map<string, SstFigures | undefined>();
   #commits: CommitWorker | undefined;
 
   private constructor(db: RocksLevel, location: string) {
@@ -62,7 +89,17 @@ export class RocksStore {
     this.#columns = columns;
     // The binding reads RocksDB properties of the default family only, so per-family sizes are
     // out of reach; the folder's files are what can be measured (see docs/telemetry.md).
-    this.#unobserve = observe('diskBytes', this.#observeDisk);
+    this.#unobserve = [
+      observe('diskBytes', this.#observeDisk),
+      observe('familyBytes', (result) => {
+        for (const family of this.familySizes())
+          result.observe(Number(family.bytes), SCAN_ATTRIBUTES[family.name]);
+      }),
+      observe('familyKeys', (result) => {
+        for (const family of this.familySizes())
+          result.observe(Number(family.keys), SCAN_ATTRIBUTES[family.name]);
+      }),
+    ];
   }
 
   readonly #observeDisk = async (result: ObservableResult): Promise<void> => {
@@ -85,6 +122,46 @@ export class RocksStore {
     // The WAL is fsynced per group: compressing it would only add CPU to every commit.
     await db.open({ createIfMissing: true, walCompression: false, columns });
     return new RocksStore(db, location);
+  }
+
+  /**
+   * Bytes and estimated keys per column family, from the SST files' own properties (the binding
+   * reads RocksDB properties of the default family only). Data not yet flushed from the memtables
+   * is in the WAL and counted nowhere here. Reads each new SST file's tail once; synchronous.
+   */
+  familySizes(): FamilySize[] {
+    const totals = new Map<string, { bytes: number; keys: number }>();
+    const names = new Set(sstFiles(this.#location));
+    for (const name of this.#sstFigures.keys()) if (!names.has(name)) this.#sstFigures.delete(name);
+    for (const name of names) {
+      if (!this.#sstFigures.has(name)) this.#sstFigures.set(name, this.#readSst(name));
+      const figures = this.#sstFigures.get(name);
+      if (!figures) continue;
+      const total = totals.get(figures.family) ?? { bytes: 0, keys: 0 };
+      total.bytes += figures.bytes;
+      total.keys += figures.keys;
+      totals.set(figures.family, total);
+    }
+    return ALL_FAMILIES.map((name) => ({
+      name,
+      bytes: BigInt(totals.get(name)?.bytes ?? 0),
+      keys: BigInt(totals.get(name)?.keys ?? 0),
+    }));
+  }
+
+  #readSst(name: string): SstFigures | undefined {
+    const path = join(this.#location, name);
+    const properties = readSstProperties(path);
+    if (!properties) return undefined;
+    try {
+      return {
+        family: properties.family,
+        bytes: statSync(path).size,
+        keys: Math.max(0, properties.entries - properties.deletions),
+      };
+    } catch {
+      return undefined;
+    }
   }
 
   /** The value at `key`, or undefined. */
@@ -210,7 +287,7 @@ export class RocksStore {
 
   /** Closes the database. */
   async close(): Promise<void> {
-    this.#unobserve();
+    for (const stop of this.#unobserve) stop();
     await this.#commits?.close();
     this.#commits = undefined;
     if (this.#db.status === 'open') await this.#db.close();

@@ -29,6 +29,8 @@ export interface Instruments {
   eventsAppended: ObservableCounter;
   familyWrittenBytes: ObservableCounter;
   familyWrittenKeys: ObservableCounter;
+  familyBytes: ObservableGauge;
+  familyKeys: ObservableGauge;
   diskBytes: ObservableGauge;
   tailSubscribers: ObservableGauge;
   tailDropped: Counter;
@@ -78,6 +80,14 @@ function create(meter: Meter): Instruments {
     }),
     familyWrittenKeys: meter.createObservableCounter(Metric.familyWrittenKeys, {
       description: 'keys put or deleted, by column family',
+      unit: '{key}',
+    }),
+    familyBytes: meter.createObservableGauge(Metric.familyBytes, {
+      description: "a column family's SST files on disk (data not yet flushed is in the WAL)",
+      unit: 'By',
+    }),
+    familyKeys: meter.createObservableGauge(Metric.familyKeys, {
+      description: "estimated keys in a column family's SST files",
       unit: '{key}',
     }),
     diskBytes: meter.createObservableGauge(Metric.diskBytes, {

@@ -24,6 +24,10 @@ export const Metric = {
   familyWrittenBytes: 'progressdb.storage.written_bytes',
   /** Counter: keys put or deleted, by column family and operation. */
   familyWrittenKeys: 'progressdb.storage.written_keys',
+  /** Gauge, bytes: a column family's SST files (unflushed data in the WAL is not counted). */
+  familyBytes: 'progressdb.storage.family_bytes',
+  /** Gauge: estimated keys in a column family's SST files (entries minus deletions). */
+  familyKeys: 'progressdb.storage.family_keys',
   /** Gauge, bytes: the database folder's files on disk, by kind (sst, wal, other). */
   diskBytes: 'progressdb.storage.disk_bytes',
   /** Gauge: live tail subscribers, by kind. */

@@ -51,9 +51,15 @@ export interface GetStatsResponse {
 export interface ColumnFamilyStats {
   /** The family's name, such as "events". */
   name: string;
-  /** Estimated bytes on disk (live SST files). */
+  /**
+   * Bytes of the family's SST files on disk. Writes still only in the memtables (and the shared
+   * WAL) are not counted until RocksDB flushes them, so a small database may show 0.
+   */
   bytes: bigint;
-  /** Estimated number of keys. */
+  /**
+   * Estimated keys in those SST files: entries minus deletions (a key rewritten in several files
+   * counts more than once until compaction merges them).
+   */
   keys: bigint;
 }
 
