@@ -1,15 +1,7 @@
 import { context, ROOT_CONTEXT, type Span, type SpanContext } from '@opentelemetry/api';
-import {
-  activeSpanContext,
-  attributeSets,
-  Attr,
-  endSpanWithError,
-  instruments,
-  observe,
-  SpanName,
-  startSpanForParents,
-} from '../telemetry/index.js';
-import { ALL_FAMILIES, Family, type FamilyName } from './column-families.js';
+import { activeSpanContext, endSpanWithError } from '../telemetry/index.js';
+import { Family, type FamilyName } from './column-families.js';
+import { countWrites, recordGroupCommit, startGroupSpan } from './commit-telemetry.js';
 import { MetaKey, readU64, u64 } from './keys.js';
 import type { BatchOp, RocksStore } from './rocks-store.js';
 import { WriteOverlay, type StoreReader } from './write-overlay.js';
@@ -79,34 +71,6 @@ interface Group<P> {
   sentAtMs: number;
   span: Span | undefined;
 }
-
-/** Metric attributes, built once: by durability, and by family and operation. */
-const SYNC_ATTRIBUTES = attributeSets(Attr.sync, ['true', 'false']);
-const FAMILY_ATTRIBUTES = ALL_FAMILIES.map((family) => Object.freeze({ [Attr.family]: family }));
-const FAMILY_OP_ATTRIBUTES = ALL_FAMILIES.map((family) =>
-  attributeSets(Attr.operation, ['put', 'del'], { [Attr.family]: family }),
-);
-
-/** What every writer of the process committed, as plain counts; reported when scraped. */
-const written = {
-  events: 0,
-  /** Per family, in ALL_FAMILIES order. */
-  bytes: ALL_FAMILIES.map(() => 0),
-  puts: ALL_FAMILIES.map(() => 0),
-  dels: ALL_FAMILIES.map(() => 0),
-};
-observe('eventsAppended', (result) => result.observe(written.events));
-observe('familyWrittenBytes', (result) => {
-  for (let i = 0; i < ALL_FAMILIES.length; i++) {
-    result.observe(written.bytes[i] ?? 0, FAMILY_ATTRIBUTES[i]);
-  }
-});
-observe('familyWrittenKeys', (result) => {
-  for (let i = 0; i < ALL_FAMILIES.length; i++) {
-    result.observe(written.puts[i] ?? 0, FAMILY_OP_ATTRIBUTES[i]?.put);
-    result.observe(written.dels[i] ?? 0, FAMILY_OP_ATTRIBUTES[i]?.del);
-  }
-});
 
 /**
  * The single writer of the database. Jobs run one after another on the event loop, each staged in
@@ -264,7 +228,10 @@ export class GroupCommitWriter<P> {
     const ops = group.overlay.ops();
     this.#inFlight = group;
     group.sentAtMs = performance.now();
-    group.span = this.#startSpan(group);
+    group.span = startGroupSpan(
+      group.accepted.map(({ entry }) => entry.parent),
+      this.#options.sync,
+    );
     if (ops.length === 0) {
       // Nothing to write (idempotent retries): answer in order, after the group before it.
       queueMicrotask(() => this.#complete(group, ops, 0));
@@ -276,54 +243,13 @@ export class GroupCommitWriter<P> {
     );
   }
 
-  /** A span for the group under the first traced request it carries, linked to the others. */
-  #startSpan(group: Group<P>): Span | undefined {
-    const parents: SpanContext[] = [];
-    for (const { entry } of group.accepted) if (entry.parent) parents.push(entry.parent);
-    return startSpanForParents(SpanName.groupCommit, parents, {
-      [Attr.commands]: group.accepted.length,
-      [Attr.sync]: this.#options.sync,
-    });
-  }
-
-  /** Sums the group's bytes, and counts them and its keys per family. */
-  #tallyFamilies(ops: readonly BatchOp[]): number {
-    let bytes = 0;
-    for (const op of ops) {
-      const family = ALL_FAMILIES.indexOf(op.family);
-      const size = op.key.length + (op.type === 'put' ? op.value.length : 0);
-      bytes += size;
-      written.bytes[family] = (written.bytes[family] ?? 0) + size;
-      const counts = op.type === 'put' ? written.puts : written.dels;
-      counts[family] = (counts[family] ?? 0) + 1;
-    }
-    return bytes;
-  }
-
-  #recordCommit(group: Group<P>, info: GroupCommitInfo): void {
-    const sync = SYNC_ATTRIBUTES[info.sync ? 'true' : 'false'];
-    instruments.groupCommitCommands.record(info.commands, sync);
-    instruments.groupCommitEvents.record(info.events, sync);
-    instruments.groupCommitBytes.record(info.bytes, sync);
-    if (info.ops > 0) instruments.groupCommitWrite.record(info.durationMicros / 1e6, sync);
-    instruments.groupCommitDuration.record((performance.now() - group.sentAtMs) / 1000, sync);
-    written.events += info.events;
-    const span = group.span;
-    if (span) {
-      span.setAttribute(Attr.events, info.events);
-      span.setAttribute(Attr.ops, info.ops);
-      span.setAttribute(Attr.bytes, info.bytes);
-      span.end();
-    }
-  }
-
   #complete(group: Group<P>, ops: readonly BatchOp[], durationMicros: number): void {
     this.#inFlight = undefined;
     this.#position = group.position;
     this.#threadNumber = group.threadNumber;
     // The next group read through this one's overlay; its writes are in the store now.
     this.#building?.overlay.rebase(this.#store);
-    const bytes = this.#tallyFamilies(ops);
+    const bytes = countWrites(ops);
     const info: GroupCommitInfo = {
       commands: group.accepted.length,
       events: group.published.length,
@@ -333,7 +259,7 @@ export class GroupCommitWriter<P> {
       sync: this.#options.sync,
     };
     this.#lastCommit = info;
-    this.#recordCommit(group, info);
+    recordGroupCommit(info, group.sentAtMs, group.span);
     for (const { entry, value } of group.accepted) entry.resolve(value);
     if (group.published.length > 0) this.#options.onCommit?.(group.published, info);
     this.#pump();

@@ -1,22 +1,10 @@
-import { readdirSync, statSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { ObservableResult } from '@opentelemetry/api';
 import { RocksLevel, type ColumnHandle } from '@nxtedition/rocksdb';
-import { attributeSets, Attr, observe, SpanName, startChildSpan } from '../telemetry/index.js';
+import { attributeSets, Attr, SpanName, startChildSpan } from '../telemetry/index.js';
 import { ALL_FAMILIES, type FamilyName } from './column-families.js';
 import { CommitWorker } from './commit-worker.js';
-import { readSstProperties } from './sst-properties.js';
+import { StorageGauges, type FamilySize } from './storage-gauges.js';
 
 const SCAN_ATTRIBUTES = attributeSets(Attr.family, ALL_FAMILIES);
-const FILE_KINDS = ['sst', 'wal', 'other'] as const;
-const FILE_KIND_ATTRIBUTES = attributeSets(Attr.fileKind, FILE_KINDS);
-
-function fileKind(name: string): (typeof FILE_KINDS)[number] {
-  if (name.endsWith('.sst')) return 'sst';
-  if (name.endsWith('.log')) return 'wal';
-  return 'other';
-}
 
 /** One put or delete of a batch. */
 export type BatchOp =
@@ -35,29 +23,6 @@ export interface ScanOptions extends KeyRange {
   limit?: number;
 }
 
-function sstFiles(location: string): string[] {
-  try {
-    return readdirSync(location).filter((name) => name.endsWith('.sst'));
-  } catch {
-    return [];
-  }
-}
-
-/** Storage figures of one column family, from its SST files. */
-export interface FamilySize {
-  name: FamilyName;
-  /** Bytes of the family's SST files; what is still only in the WAL (not yet flushed) is not counted. */
-  bytes: bigint;
-  /** Estimated keys in those files: entries minus deletions (a key rewritten across levels counts twice). */
-  keys: bigint;
-}
-
-interface SstFigures {
-  family: string;
-  bytes: number;
-  keys: number;
-}
-
 /** A key and its value. */
 export interface Row {
   key: Buffer;
@@ -70,16 +35,12 @@ export interface Row {
  */
 export class RocksStore {
   readonly #db: RocksLevel;
-  readonly #location: string;
   readonly #columns: Record<FamilyName, ColumnHandle>;
-  readonly #unobserve: (() => void)[];
-  /** SST files are immutable: each is read once, by file name. */
-  readonly #sstFigures = new Map<string, SstFigures | undefined>();
+  readonly #gauges: StorageGauges;
   #commits: CommitWorker | undefined;
 
   private constructor(db: RocksLevel, location: string) {
     this.#db = db;
-    this.#location = location;
     const columns = {} as Record<FamilyName, ColumnHandle>;
     for (const family of ALL_FAMILIES) {
       const handle = db.columns[family];
@@ -87,32 +48,8 @@ export class RocksStore {
       columns[family] = handle;
     }
     this.#columns = columns;
-    // The binding reads RocksDB properties of the default family only, so per-family sizes are
-    // out of reach; the folder's files are what can be measured (see docs/telemetry.md).
-    this.#unobserve = [
-      observe('diskBytes', this.#observeDisk),
-      observe('familyBytes', (result) => {
-        for (const family of this.familySizes())
-          result.observe(Number(family.bytes), SCAN_ATTRIBUTES[family.name]);
-      }),
-      observe('familyKeys', (result) => {
-        for (const family of this.familySizes())
-          result.observe(Number(family.keys), SCAN_ATTRIBUTES[family.name]);
-      }),
-    ];
+    this.#gauges = new StorageGauges(location);
   }
-
-  readonly #observeDisk = async (result: ObservableResult): Promise<void> => {
-    const totals = { sst: 0, wal: 0, other: 0 };
-    const names = await readdir(this.#location).catch(() => [] as string[]);
-    await Promise.all(
-      names.map(async (name) => {
-        const info = await stat(join(this.#location, name)).catch(() => undefined);
-        if (info?.isFile()) totals[fileKind(name)] += info.size;
-      }),
-    );
-    for (const kind of FILE_KINDS) result.observe(totals[kind], FILE_KIND_ATTRIBUTES[kind]);
-  };
 
   /** Opens (creating if missing) the database at `location` with every column family. */
   static async open(location: string): Promise<RocksStore> {
@@ -126,42 +63,10 @@ export class RocksStore {
 
   /**
    * Bytes and estimated keys per column family, from the SST files' own properties (the binding
-   * reads RocksDB properties of the default family only). Data not yet flushed from the memtables
-   * is in the WAL and counted nowhere here. Reads each new SST file's tail once; synchronous.
+   * reads RocksDB properties of the default family only); unflushed data is counted nowhere.
    */
   familySizes(): FamilySize[] {
-    const totals = new Map<string, { bytes: number; keys: number }>();
-    const names = new Set(sstFiles(this.#location));
-    for (const name of this.#sstFigures.keys()) if (!names.has(name)) this.#sstFigures.delete(name);
-    for (const name of names) {
-      if (!this.#sstFigures.has(name)) this.#sstFigures.set(name, this.#readSst(name));
-      const figures = this.#sstFigures.get(name);
-      if (!figures) continue;
-      const total = totals.get(figures.family) ?? { bytes: 0, keys: 0 };
-      total.bytes += figures.bytes;
-      total.keys += figures.keys;
-      totals.set(figures.family, total);
-    }
-    return ALL_FAMILIES.map((name) => ({
-      name,
-      bytes: BigInt(totals.get(name)?.bytes ?? 0),
-      keys: BigInt(totals.get(name)?.keys ?? 0),
-    }));
-  }
-
-  #readSst(name: string): SstFigures | undefined {
-    const path = join(this.#location, name);
-    const properties = readSstProperties(path);
-    if (!properties) return undefined;
-    try {
-      return {
-        family: properties.family,
-        bytes: statSync(path).size,
-        keys: Math.max(0, properties.entries - properties.deletions),
-      };
-    } catch {
-      return undefined;
-    }
+    return this.#gauges.familySizes();
   }
 
   /** The value at `key`, or undefined. */
@@ -287,7 +192,7 @@ export class RocksStore {
 
   /** Closes the database. */
   async close(): Promise<void> {
-    for (const stop of this.#unobserve) stop();
+    this.#gauges.close();
     await this.#commits?.close();
     this.#commits = undefined;
     if (this.#db.status === 'open') await this.#db.close();
