@@ -4,7 +4,8 @@
  * server's resident memory and CPU, a probe's latency (how long the event loop keeps a cheap call
  * waiting) and every operation's p99 over time, then fitting a line to RSS to call a growth trend.
  * Not part of CI. Flags: --duration-ms (default 300000), --sample-ms (5000), --append-rate (200/s),
- * --tails (1000), --threads (100), --durability (sync). Writes `bench/results/soak-<date>.json`.
+ * --tails (1000), --threads (100), --durability (sync), --heap-cap-mb (256: the server's
+ * `--max-old-space-size`). Writes `bench/results/soak-<date>.json`.
  */
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
@@ -37,8 +38,10 @@ const { values } = parseArgs({
     tails: { type: 'string', default: '1000' },
     threads: { type: 'string', default: '100' },
     durability: { type: 'string', default: 'sync' },
+    'heap-cap-mb': { type: 'string', default: '256' },
   },
 });
+const heapCapMb = Number(values['heap-cap-mb']);
 const durationMs = Number(values['duration-ms']);
 const sampleMs = Number(values['sample-ms']);
 const appendRate = Number(values['append-rate']);
@@ -94,7 +97,8 @@ function call<Res>(
 async function main(): Promise<void> {
   console.log(
     `soak: ${durationMs / 1000} s, ${appendRate} appends/s (+ edits, reactions, pages), ${tailCount} tails churning, ` +
-      `${threadCount} threads, durability ${durability}, retention every 5 s keeping 3 versions`,
+      `${threadCount} threads, durability ${durability}, retention every 5 s keeping 3 versions, ` +
+      `server heap capped at ${heapCapMb} MB`,
   );
   const server = await startProgressDb({
     repoRoot,
@@ -103,6 +107,9 @@ async function main(): Promise<void> {
     adminKey: ADMIN_KEY,
     startTimeoutMs: 60_000,
     env: {
+      // The old generation capped: a JavaScript leak would run the server out of heap (and the soak
+      // would report its calls failing), so RSS growth that remains is native (RocksDB, buffers).
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${heapCapMb}`.trim(),
       PROGRESSDB_RETENTION_MAX_VERSIONS: '3',
       PROGRESSDB_RETENTION_INTERVAL_SECONDS: process.env.SOAK_RETENTION_INTERVAL_SECONDS ?? '5',
     },
@@ -378,6 +385,7 @@ async function main(): Promise<void> {
     tails: tailCount,
     threads: threadCount,
     durability,
+    heapCapMb,
     cores: cpus().length,
     retention,
     errors,
