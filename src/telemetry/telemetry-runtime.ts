@@ -41,6 +41,13 @@ function spanExportRequested(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
+function serviceNamed(env: NodeJS.ProcessEnv): boolean {
+  return (
+    Boolean(env.OTEL_SERVICE_NAME) ||
+    /(^|,)\s*service\.name=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '')
+  );
+}
+
 /**
  * Starts the OpenTelemetry SDK once per process: traces (with the gRPC server instrumentation),
  * and a Prometheus reader for metrics. Later calls return the first runtime. gRPC spans appear only
@@ -54,9 +61,12 @@ export function startTelemetry(options: TelemetryOptions): TelemetryRuntime {
     : undefined;
   const exporting = options.spanProcessors !== undefined || spanExportRequested(process.env);
   const sdk = new NodeSDK({
-    serviceName: 'progressdb',
+    // `progressdb` unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES name the service.
+    ...(serviceNamed(process.env) ? {} : { serviceName: 'progressdb' }),
     instrumentations: [new GrpcInstrumentation()],
     metricReaders: prometheus ? [prometheus] : [],
+    // Logs are pino's JSON lines on stdout; without this the SDK would set up an OTLP log exporter.
+    logRecordProcessors: [],
     // Absent, the SDK builds the exporters OTEL_TRACES_EXPORTER and OTEL_EXPORTER_OTLP_* name.
     ...(options.spanProcessors
       ? { spanProcessors: options.spanProcessors }
