@@ -41,6 +41,7 @@ startTelemetry({ metrics: true, spanProcessors: [spans] });
 const grpc = await import('@grpc/grpc-js');
 const { startTestServer, backendMetadata, TEST_KEYS } = await import('../support/test-server.js');
 const { TailReader } = await import('../support/tail-client.js');
+const { StalledTail } = await import('../support/stalled-tail.js');
 
 /** Log lines the server writes, parsed, with a wake-up for each. */
 const lines: Record<string, unknown>[] = [];
@@ -244,6 +245,40 @@ test('GetStats and /metrics give bytes and keys per column family, from the SST 
       /^progressdb_storage_family_keys\{progressdb_storage_family="events"\} [1-9]/m,
     );
     admin.close();
+  } finally {
+    await own.close();
+  }
+});
+
+test('a subscriber dropped as too slow is counted by kind', async () => {
+  const own = await startTestServer({
+    env: { PROGRESSDB_METRICS_LISTEN: '127.0.0.1:0', PROGRESSDB_TAIL_MAX_BUFFERED_EVENTS: '20' },
+  });
+  try {
+    const api = own.api();
+    await api.threads.createThread({ threadId: 'flood' });
+    const stalled = new StalledTail(
+      own.address,
+      { threadId: 'flood' },
+      { authorization: `Bearer ${TEST_KEYS.backend}`, 'x-user-id': 'alice' },
+    );
+    while (own.app.tails.stats().subscribers.thread < 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    stalled.stall();
+    const body = { text: 'x'.repeat(16 * 1024) };
+    for (let i = 0; i < 20 && own.app.tails.stats().subscribers.thread > 0; i++) {
+      const messages = Array.from({ length: 25 }, () => ({ role: 'user', body }));
+      await api.messages.appendMessages({ threadId: 'flood', messages });
+    }
+    const end = await stalled.finish();
+    assert.equal(end.reason, 'SUBSCRIBER_TOO_SLOW');
+    const url = own.app.metricsUrl;
+    assert.ok(url);
+    const text = await (await fetch(url)).text();
+    assert.match(text, /^progressdb_tail_dropped_total\{progressdb_tail_kind="thread"\} 1$/m);
+    assert.match(text, /^progressdb_tail_subscribers\{progressdb_tail_kind="thread"\} 0$/m);
+    api.close();
   } finally {
     await own.close();
   }
