@@ -31,9 +31,19 @@ export async function serveMetrics(listen: {
     response.end('not found: metrics are on /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refuse = (error: NodeJS.ErrnoException): void => {
+      const why = error.code === 'EADDRINUSE' ? 'the address is in use' : error.message;
+      reject(
+        new Error(
+          `cannot serve metrics on ${listen.host}:${listen.port}: ${why}; ` +
+            'set PROGRESSDB_METRICS_LISTEN (--metrics-listen) to another host:port, or off',
+          { cause: error },
+        ),
+      );
+    };
+    server.once('error', refuse);
     server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
+      server.off('error', refuse);
       resolve();
     });
   });

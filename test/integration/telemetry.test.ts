@@ -283,3 +283,14 @@ test('a subscriber dropped as too slow is counted by kind', async () => {
     await own.close();
   }
 });
+
+test('a metrics address in use stops the start with a message that says what to change', async () => {
+  const taken = new URL(server.app.metricsUrl ?? assert.fail('the test server serves metrics'));
+  await assert.rejects(
+    startTestServer({ env: { PROGRESSDB_METRICS_LISTEN: `127.0.0.1:${taken.port}` } }),
+    (error: Error) =>
+      error.message.includes(`cannot serve metrics on 127.0.0.1:${taken.port}`) &&
+      error.message.includes('the address is in use') &&
+      error.message.includes('PROGRESSDB_METRICS_LISTEN'),
+  );
+});
