@@ -78,9 +78,21 @@ function credentials(tls: TlsFiles | undefined): grpc.ServerCredentials {
 
 function bind(server: grpc.Server, address: string, tls: TlsFiles | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, credentials(tls), (error, port) =>
-      error ? reject(error) : resolve(port),
-    );
+    server.bindAsync(address, credentials(tls), (error, port) => {
+      if (!error) {
+        resolve(port);
+        return;
+      }
+      // grpc-js says "No address added out of total 1 resolved errors: [listen EADDRINUSE …]".
+      const why = /EADDRINUSE/.test(error.message) ? 'the address is in use' : error.message;
+      reject(
+        new Error(
+          `cannot listen on ${address}: ${why}; set PROGRESSDB_LISTEN (--listen) to another ` +
+            'host:port (port 0 picks a free one)',
+          { cause: error },
+        ),
+      );
+    });
   });
 }
 
