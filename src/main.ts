@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ConfigError, configUsage, loadConfig } from './config/index.js';
 import { startApp, type App } from './app.js';
 import { resolveApiKeys } from './server/api-keys.js';
@@ -82,10 +83,16 @@ async function main(): Promise<void> {
     );
   }
   if (keys.file) {
+    // The CLI finds the server and the key file on its defaults; say so when they differ.
+    const cliEnv =
+      config.dataDir === resolve('data') ? '' : `PROGRESSDB_DATA_DIR=${config.dataDir} `;
+    const cliAddress = app.address === '127.0.0.1:50051' ? '' : ` --address ${app.address}`;
     process.stderr.write(
-      `\nProgressDB is listening on ${app.address} (gRPC, plaintext).\n` +
+      `\nProgressDB is listening on ${app.address} (gRPC, ${config.tls ? 'TLS' : 'plaintext'}).\n` +
         `API keys: ${keys.file}\n` +
-        `Try it:   npm run example   (uses the backend key from that file)\n\n`,
+        `Try it:   npm run example   (uses the backend key from that file)\n` +
+        `   or:    ${cliEnv}npx progressdb append demo "hello" --user alice${cliAddress}\n` +
+        `          ${cliEnv}npx progressdb tail demo --user alice${cliAddress}   (docs/cli.md)\n\n`,
     );
   }
 
