@@ -373,6 +373,10 @@ async function main(): Promise<void> {
   const steady = samples.filter((s) => s.atS >= durationMs / 5000);
   const { slope, r2 } = regression(steady.map((s) => [s.atS / 60, s.rssMb]));
   const mean = steady.reduce((sum, s) => sum + s.rssMb, 0) / Math.max(steady.length, 1);
+  // The second half alone: is the growth slowing down (caches and memtables reaching their caps)?
+  const late = regression(
+    samples.filter((s) => s.atS >= durationMs / 2000).map((s) => [s.atS / 60, s.rssMb]),
+  );
   const growth = (slope * (durationMs / 60_000)) / mean;
   const verdict =
     Math.abs(growth) < 0.1 || r2 < 0.5
@@ -392,13 +396,16 @@ async function main(): Promise<void> {
     firstError,
     rssSlopeMbPerMin: slope,
     rssR2: r2,
+    secondHalfRssSlopeMbPerMin: late.slope,
+    secondHalfRssR2: late.r2,
     rssMeanMb: mean,
     projectedGrowthOverRun: growth,
     verdict,
     samples,
   };
   console.log(
-    `\nRSS over the steady part: mean ${mean.toFixed(0)} MB, slope ${slope.toFixed(2)} MB/min (r² ${r2.toFixed(2)}): ${verdict}; errors ${errors}${firstError ? ` (first: ${firstError})` : ''}`,
+    `\nRSS over the steady part: mean ${mean.toFixed(0)} MB, slope ${slope.toFixed(2)} MB/min (r² ${r2.toFixed(2)}): ${verdict}; ` +
+      `second half ${late.slope.toFixed(2)} MB/min (r² ${late.r2.toFixed(2)}); errors ${errors}${firstError ? ` (first: ${firstError})` : ''}`,
   );
   const dir = resolve(repoRoot, 'bench/results');
   await mkdir(dir, { recursive: true });
