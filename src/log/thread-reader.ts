@@ -415,6 +415,8 @@ export class ThreadReader {
     after: bigint,
     limit: number,
   ): Promise<EventRecord[]> {
+    // Nothing comes after the largest revision (and after + 1 would not fit a key).
+    if (after >= keys.U64_MAX) return [];
     const events = this.#store
       .scan(Family.events, { ...keys.threadRange(thread, after + 1n), limit })
       .map((row) => records.event.decode(row.value));

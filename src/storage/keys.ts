@@ -45,7 +45,8 @@ export const MetaKey = {
   lastThreadNumber: Buffer.from('last_thread_number'),
 } as const;
 
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
+/** The largest u64: the largest revision, seq or position a key can hold. */
+export const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 /** Encodes a u64 big-endian. */
 export function u64(value: bigint): Buffer {
