@@ -25,6 +25,8 @@ export interface App {
   readonly keys: ResolvedApiKeys;
   readonly secrets: ResolvedSigningSecrets;
   readonly log: ThreadLog;
+  /** The retention policies, to run on demand (the scheduler runs them on its own). */
+  readonly retention: Retention;
   /** The live tails (for stats). */
   readonly tails: TailHub<unknown>;
   /** Where Prometheus scrapes `/metrics`, when served. */
@@ -168,6 +170,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     keys,
     secrets,
     log,
+    retention,
     tails: server.tails,
     metricsUrl: metrics?.url,
     close() {

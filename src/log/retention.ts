@@ -56,7 +56,9 @@ export interface RetentionReport {
 const Policy = { messageTtl: 'message_ttl', maxVersions: 'max_versions' } as const;
 
 const THREAD_PAGE = 256;
-const SCAN_PAGE = 2048;
+const SCAN_PAGE = 512;
+/** The longest a run keeps the event loop before it lets other work (appends, reads) in. */
+const SLICE_MS = 4;
 
 /** A message the version cap trims: versions 1..`upTo` lose their content. */
 interface CappedMessage {
@@ -101,6 +103,7 @@ export class Retention {
   readonly #now: () => number;
   #queue: Promise<unknown> = Promise.resolve();
   #stopping = false;
+  #sliceStart = 0;
 
   constructor(
     store: RocksStore,
@@ -139,7 +142,18 @@ export class Retention {
     return this.#queue;
   }
 
+  /**
+   * Lets the event loop run other work once this run has held it for a slice: scanning a large
+   * database would otherwise stall every call for the whole scan.
+   */
+  async #pace(): Promise<void> {
+    if (performance.now() - this.#sliceStart < SLICE_MS) return;
+    await yieldToLoop();
+    this.#sliceStart = performance.now();
+  }
+
   async #run(dryRun: boolean): Promise<RetentionReport> {
+    this.#sliceStart = performance.now();
     const report: RetentionReport = {
       dryRun,
       threadsPurged: 0n,
@@ -158,6 +172,7 @@ export class Retention {
       });
       for (const row of rows) {
         if (this.#stopping) return report;
+        await this.#pace();
         const number = keys.readU64(row.key);
         const thread = records.thread.decode(row.value);
         if (thread.deleted) {
@@ -172,7 +187,6 @@ export class Retention {
       const last = rows[rows.length - 1];
       if (rows.length < THREAD_PAGE || !last) return report;
       gte = Buffer.concat([last.key, Buffer.from([0])]);
-      await yieldToLoop();
     }
   }
 
@@ -202,14 +216,17 @@ export class Retention {
     let trimmable = 0n;
     let gte = keys.threadRange(number).gte;
     const { lt } = keys.threadRange(number);
-    for (;;) {
+    scan: for (;;) {
       const rows = this.#store.scan(Family.tails, { gte, lt, limit: SCAN_PAGE });
       for (const row of rows) {
         const message = records.messageView.decode(row.value).message;
         if (!message) continue;
         if (cutoffMs !== undefined && message.createdAtMs < cutoffMs) {
           expired.set(message.seq, message.id);
-        } else if (cap !== undefined && message.version > cap) {
+        } else if (cap === undefined) {
+          // Messages are in creation order: the first one kept ends the TTL's work.
+          break scan;
+        } else if (message.version > cap) {
           const upTo = message.version - cap;
           const versions = this.#trimmableVersions(number, message.seq, upTo);
           if (versions > 0) {
@@ -221,7 +238,7 @@ export class Retention {
       const last = rows[rows.length - 1];
       if (rows.length < SCAN_PAGE || !last) break;
       gte = Buffer.concat([last.key, Buffer.from([0])]);
-      await yieldToLoop();
+      await this.#pace();
     }
     if (expired.size === 0 && capped.length === 0) return;
     if (dryRun) {
@@ -250,6 +267,8 @@ export class Retention {
 
   /** How many of versions 1..`upTo` of a message still have their `versions` row. */
   #trimmableVersions(number: bigint, seq: bigint, upTo: number): number {
+    // The cap trims from version 1 up: if version `upTo` is gone, so is every one below it.
+    if (!this.#store.get(Family.versions, keys.versionKey(number, seq, upTo))) return 0;
     const range = keys.versionRange(number, seq);
     return this.#store.scan(Family.versions, {
       gte: range.gte,
@@ -279,7 +298,7 @@ export class Retention {
       const last = rows[rows.length - 1];
       if (rows.length < SCAN_PAGE || !last) return refs;
       gte = Buffer.concat([last.key, Buffer.from([0])]);
-      await yieldToLoop();
+      await this.#pace();
     }
   }
 }
