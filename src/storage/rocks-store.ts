@@ -1,6 +1,6 @@
 import { RocksLevel, type ColumnHandle } from '@nxtedition/rocksdb';
 import { attributeSets, Attr, SpanName, startChildSpan } from '../telemetry/index.js';
-import { ALL_FAMILIES, type FamilyName } from './column-families.js';
+import { ALL_FAMILIES, Family, type FamilyName } from './column-families.js';
 import { CommitWorker } from './commit-worker.js';
 import { StorageGauges, type FamilySize } from './storage-gauges.js';
 
@@ -29,6 +29,22 @@ export interface Row {
   value: Buffer;
 }
 
+/** The families that grow with every message: their memtables dominate resident memory. */
+const LARGE_FAMILIES: ReadonlySet<FamilyName> = new Set([
+  Family.events,
+  Family.versions,
+  Family.tails,
+  Family.indexes,
+]);
+
+/**
+ * Memtables of the large families, bounded: RocksDB's defaults (64 MiB write buffers, two of them)
+ * let four busy families hold ~500 MiB of memtables. A 32 MiB budget gives 8 MiB write buffers
+ * flushed two at a time ("level" compaction of the binding, which also leaves L0 and L1
+ * uncompressed and ZSTD-compresses deeper levels).
+ */
+const LARGE_FAMILY_OPTIONS = { compaction: 'level', memtableMemoryBudget: 32 * 1024 * 1024 };
+
 /**
  * RocksDB with ProgressDB's column families: synchronous point reads, range scans and atomic
  * cross-family batches. Data flow: log ⇄ group-commit writer ⇄ RocksStore ⇄ RocksDB.
@@ -51,11 +67,16 @@ export class RocksStore {
     this.#gauges = new StorageGauges(location);
   }
 
-  /** Opens (creating if missing) the database at `location` with every column family. */
+  /**
+   * Opens (creating if missing) the database at `location` with every column family. The families
+   * that grow with every message get bounded memtables (see LARGE_FAMILY_OPTIONS).
+   */
   static async open(location: string): Promise<RocksStore> {
     const db = new RocksLevel(location);
     const columns: Record<string, Record<string, unknown>> = {};
-    for (const family of ALL_FAMILIES) columns[family] = {};
+    for (const family of ALL_FAMILIES) {
+      columns[family] = LARGE_FAMILIES.has(family) ? LARGE_FAMILY_OPTIONS : {};
+    }
     // The WAL is fsynced per group: compressing it would only add CPU to every commit.
     await db.open({ createIfMissing: true, walCompression: false, columns });
     return new RocksStore(db, location);
