@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchConfig, loadBenchConfig, type Scenario } from './bench-config.js';
+import { type BenchConfig, loadBenchConfig, type Scenario, SCENARIOS } from './bench-config.js';
 import { formatSummary, type ResultRow } from './bench-report.js';
 import { measurePostgres } from './postgres-scenarios.js';
 import { type PostgresCluster, startPostgres } from './postgres.js';
@@ -220,7 +220,10 @@ async function main(): Promise<void> {
   for (const reason of Object.values(skipped)) console.log(reason);
   const resultsDir = resolve(repoRoot, config.resultsDir);
   await mkdir(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${startedAt.toISOString().slice(0, 10)}.json`);
+  // A partial run (some scenarios) is named after them, so it never replaces the day's full run.
+  const partial = SCENARIOS.some((scenario) => !config.scenarios.includes(scenario));
+  const suffix = partial ? `-${config.scenarios.join('-')}` : '';
+  const file = join(resultsDir, `${startedAt.toISOString().slice(0, 10)}${suffix}.json`);
   const machine = {
     cores,
     cpuModel: cpus()[0]?.model,
