@@ -1,5 +1,8 @@
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { bindInstruments } from './instruments.js';
@@ -41,6 +44,34 @@ function spanExportRequested(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
+/**
+ * The OTLP metric reader the standard variables ask for (`OTEL_METRICS_EXPORTER=otlp`), beside the
+ * Prometheus endpoint: every `OTEL_METRIC_EXPORT_INTERVAL` ms (default 60000) to
+ * `OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT`, as `http/protobuf` (the default) or `http/json`.
+ * @throws Error for a protocol this build does not export (`grpc`).
+ */
+function otlpMetricReader(env: NodeJS.ProcessEnv): MetricReader | undefined {
+  const exporters = (env.OTEL_METRICS_EXPORTER ?? '').split(',').map((name) => name.trim());
+  if (!exporters.includes('otlp')) return undefined;
+  const protocol = (
+    env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ??
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ??
+    'http/protobuf'
+  ).trim();
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    throw new Error(
+      `OTLP metrics over "${protocol}" are not supported: set OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ` +
+        'to http/protobuf or http/json',
+    );
+  }
+  const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? '');
+  return new PeriodicExportingMetricReader({
+    exporter:
+      protocol === 'http/json' ? new OtlpJsonMetricExporter() : new OtlpProtoMetricExporter(),
+    exportIntervalMillis: Number.isInteger(interval) && interval > 0 ? interval : 60_000,
+  });
+}
+
 function serviceNamed(env: NodeJS.ProcessEnv): boolean {
   return (
     Boolean(env.OTEL_SERVICE_NAME) ||
@@ -60,11 +91,12 @@ export function startTelemetry(options: TelemetryOptions): TelemetryRuntime {
     ? new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })
     : undefined;
   const exporting = options.spanProcessors !== undefined || spanExportRequested(process.env);
+  const otlpMetrics = otlpMetricReader(process.env);
   const sdk = new NodeSDK({
     // `progressdb` unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES name the service.
     ...(serviceNamed(process.env) ? {} : { serviceName: 'progressdb' }),
     instrumentations: [new GrpcInstrumentation()],
-    metricReaders: prometheus ? [prometheus] : [],
+    metricReaders: [prometheus, otlpMetrics].filter((reader) => reader !== undefined),
     // Logs are pino's JSON lines on stdout; without this the SDK would set up an OTLP log exporter.
     logRecordProcessors: [],
     // Absent, the SDK builds the exporters OTEL_TRACES_EXPORTER and OTEL_EXPORTER_OTLP_* name.

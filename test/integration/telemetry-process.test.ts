@@ -24,9 +24,10 @@ interface OtlpSpan {
   attributes: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
 }
 
-/** A fake OTLP/HTTP collector: keeps the spans it receives and wakes waiters. */
+/** A fake OTLP/HTTP collector: keeps the spans and metric names it receives and wakes waiters. */
 class Collector {
   readonly spans: OtlpSpan[] = [];
+  readonly metricNames = new Set<string>();
   readonly #server: Server;
   #waiters: (() => void)[] = [];
 
@@ -37,9 +38,13 @@ class Collector {
       request.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
           resourceSpans?: { scopeSpans?: { spans?: OtlpSpan[] }[] }[];
+          resourceMetrics?: { scopeMetrics?: { metrics?: { name: string }[] }[] }[];
         };
         for (const resource of body.resourceSpans ?? [])
           for (const scope of resource.scopeSpans ?? []) this.spans.push(...(scope.spans ?? []));
+        for (const resource of body.resourceMetrics ?? [])
+          for (const scope of resource.scopeMetrics ?? [])
+            for (const metric of scope.metrics ?? []) this.metricNames.add(metric.name);
         response.setHeader('content-type', 'application/json');
         response.end('{}');
         for (const wake of this.#waiters.splice(0)) wake();
@@ -49,7 +54,13 @@ class Collector {
 
   async listen(): Promise<string> {
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1/traces`;
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  async metric(name: string): Promise<void> {
+    while (!this.metricNames.has(name)) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
   }
 
   async find(match: (span: OtlpSpan) => boolean): Promise<OtlpSpan> {
@@ -94,8 +105,12 @@ before(async () => {
     PROGRESSDB_DURABILITY: 'os',
     OTEL_TRACES_EXPORTER: 'otlp',
     OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${endpoint}/v1/traces`,
     OTEL_BSP_SCHEDULE_DELAY: '20',
+    OTEL_METRICS_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${endpoint}/v1/metrics`,
+    OTEL_METRIC_EXPORT_INTERVAL: '100',
   });
 });
 
@@ -131,6 +146,22 @@ test('npm start: gRPC server spans with a group-commit child reach the OTLP coll
   );
   assert.match(text, /^progressdb_group_commit_write_seconds_count\{[^}]*\} [1-9]/m);
   assert.match(text, /^progressdb_tail_subscribers\{progressdb_tail_kind="thread"\} 0$/m);
+  api.close();
+});
+
+test('npm start: with OTEL_METRICS_EXPORTER=otlp the metrics reach the collector too', async () => {
+  const api = connect(child.address, {
+    authorization: `Bearer ${TEST_KEYS.backend}`,
+    'x-user-id': 'alice',
+  });
+  await api.messages.appendMessage({
+    threadId: 'otlp-m',
+    createThread: true,
+    role: 'user',
+    body: 1,
+  });
+  await collector.metric('progressdb.rpc.server.duration_seconds');
+  await collector.metric('progressdb.group_commit.events');
   api.close();
 });
 
