@@ -1,7 +1,12 @@
 import type { ObservableResult } from '@opentelemetry/api';
 import type { CommittedEvent, EventRecord } from '../log/index.js';
 import { attributeSets, Attr, instruments, observe } from '../telemetry/index.js';
-import { TailSubscription, type SubscriberLimits, type TailKind } from './tail-subscription.js';
+import {
+  TailSubscription,
+  type Delivery,
+  type SubscriberLimits,
+  type TailKind,
+} from './tail-subscription.js';
 
 /** The kinds of event payloads, as filters name them. */
 export type EventKind = NonNullable<EventRecord['payload']>['$case'];
@@ -119,18 +124,20 @@ export class TailHub<F> {
   }
 
   #route({ thread, event, members }: CommittedEvent): void {
-    let encoded: { frame: F; bytes: number } | undefined;
+    // Encoded once, on the first subscriber, and the same delivery queued by every one.
+    let delivery: Delivery<F> | undefined;
     const deliver = (subscription: TailSubscription<F>): void => {
-      encoded ??= this.#options.encode(event);
-      subscription.push(
-        { frame: encoded.frame, revision: event.revision, position: event.position },
-        encoded.bytes,
-      );
+      if (!delivery) {
+        const { frame, bytes } = this.#options.encode(event);
+        delivery = { frame, revision: event.revision, position: event.position, bytes };
+      }
+      subscription.push(delivery);
       this.#delivered++;
     };
     const removed = event.payload?.$case === 'membersRemoved' ? event.payload.value.userIds : [];
     for (const subscription of this.#byThread.get(thread) ?? []) {
       deliver(subscription);
+      if (removed.length === 0) continue;
       const member = (this.#registered.get(subscription)?.target as { member?: string }).member;
       if (member !== undefined && removed.includes(member)) subscription.end('revoked');
     }

@@ -1,11 +1,15 @@
 /** What a subscription follows. */
 export type TailKind = 'thread' | 'user' | 'all';
 
-/** One live event for a subscriber: its frame (encoded once for everyone) and where it is. */
+/**
+ * One live event: its frame (encoded once), where it is, and the frame's size. The hub makes one per
+ * event and every subscriber queues the same object.
+ */
 export interface Delivery<F> {
-  frame: F;
-  revision: bigint;
-  position: bigint;
+  readonly frame: F;
+  readonly revision: bigint;
+  readonly position: bigint;
+  readonly bytes: number;
 }
 
 /** Bounds of what a subscriber may have waiting. */
@@ -27,7 +31,7 @@ export type EndReason = 'too_slow' | 'shutting_down' | 'revoked';
 export class TailSubscription<F> {
   readonly kind: TailKind;
   readonly #limits: SubscriberLimits;
-  #queue: (Delivery<F> & { bytes: number })[] = [];
+  #queue: Delivery<F>[] = [];
   #head = 0;
   #bytes = 0;
   #wake: (() => void) | undefined;
@@ -52,10 +56,10 @@ export class TailSubscription<F> {
   }
 
   /** Queues a delivery; ends the subscription as too slow past its limits. */
-  push(delivery: Delivery<F>, bytes: number): void {
+  push(delivery: Delivery<F>): void {
     if (this.#ended) return;
-    this.#queue.push({ ...delivery, bytes });
-    this.#bytes += bytes;
+    this.#queue.push(delivery);
+    this.#bytes += delivery.bytes;
     if (
       this.pending > this.#limits.maxBufferedEvents ||
       this.#bytes > this.#limits.maxBufferedBytes
