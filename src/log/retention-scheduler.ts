@@ -25,9 +25,12 @@ export class RetentionScheduler {
     this.#onRun = onRun;
   }
 
-  /** Schedules the first run one interval from now; does nothing when no policy is set or the interval is 0. */
+  /**
+   * Schedules the first run one interval from now; does nothing when the interval is 0. It runs
+   * with no global policy set too, as a thread may set its own message TTL in its metadata.
+   */
   start(): void {
-    if (this.#intervalMs > 0 && this.#retention.enabled) this.#schedule();
+    if (this.#intervalMs > 0) this.#schedule();
   }
 
   /** Stops scheduling and makes a run in progress stop after its current job. */

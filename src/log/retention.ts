@@ -119,16 +119,6 @@ export class Retention {
     this.#now = now;
   }
 
-  /** Whether any policy is set. */
-  get enabled(): boolean {
-    const p = this.#policies;
-    return (
-      p.deletedThreadGraceSeconds !== undefined ||
-      p.messageTtlSeconds !== undefined ||
-      p.maxVersions !== undefined
-    );
-  }
-
   /** Runs every policy once (runs never overlap: a second caller waits for the first). */
   run(options: { dryRun: boolean }): Promise<RetentionReport> {
     const next = this.#queue.then(() => this.#run(options.dryRun));
@@ -160,7 +150,7 @@ export class Retention {
       messagesPurged: 0n,
       versionsPurged: 0n,
     };
-    if (!this.enabled) return report;
+    // Even with no global policy a run walks the threads: one may set its own message TTL.
     const now = this.#now();
     const grace = this.#policies.deletedThreadGraceSeconds;
     let gte = Buffer.alloc(0);

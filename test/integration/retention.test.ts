@@ -221,6 +221,28 @@ void test('message TTL removes expired messages with their rows and counts; a th
   }
 });
 
+void test("a thread's own TTL applies with no global policy set", async () => {
+  const server = await startTestServer({ env: { PROGRESSDB_RETENTION_INTERVAL_SECONDS: '0' } });
+  const alice = server.api('alice');
+  const admin = adminOf(server);
+  try {
+    await alice.threads.createThread({
+      threadId: 'own-ttl',
+      metadata: { [MESSAGE_TTL_METADATA_KEY]: '1' },
+    });
+    await alice.threads.createThread({ threadId: 'no-ttl' });
+    const old = await alice.messages.appendMessage({ threadId: 'own-ttl', role: 'user', body: 1 });
+    await alice.messages.appendMessage({ threadId: 'no-ttl', role: 'user', body: 2 });
+    await untilClockPasses(Number(old.message!.createdAt!.getTime()) + 1000);
+    const run = await admin.admin.runRetention({ dryRun: false });
+    assert.equal(run.messagesPurged, 1n);
+    assert.equal((await alice.messages.listMessages({ threadId: 'own-ttl' })).messages.length, 0);
+    assert.equal((await alice.messages.listMessages({ threadId: 'no-ttl' })).messages.length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
 void test('soft-deleted threads are purged after the grace period, on schedule, with an audit record', async () => {
   const server = await startTestServer({
     env: {
