@@ -92,7 +92,7 @@ interface EventRefs {
  * by a crash is finished by the next one. Each job that changes a thread appends a small
  * `messages_purged` audit event to it, in the same batch: tails and ReadEvents see what retention
  * did, and the thread's head stays its newest event, so a rebuild from `events` reproduces every
- * projection. Whole-thread purges leave their audit record in `default` (ThreadAdmin.purgeAudit).
+ * projection. Whole-thread purges leave a PurgeAuditRecord in `default` (keys.purgeAuditRange).
  * Data flow: scheduler or AdminService.RunRetention → Retention → ThreadLog writer → RocksStore.
  */
 export class Retention {

@@ -52,7 +52,7 @@ export class ThreadAdmin {
    * Hard-deletes a thread. The first, durable step deletes its data key and its id (so nothing
    * new reaches it): from then on its content cannot be read by anyone, whatever copies of the
    * log exist. Then every row of the thread goes, in bounded jobs.
-   * The last job leaves a small audit record in `default` (see `purgeAudit`).
+   * The last job leaves a small PurgeAuditRecord in `default` (keys.purgeAuditRange).
    * @returns how many events were removed. @throws THREAD_NOT_FOUND
    */
   async purge(threadId: string, reason: PurgeReason = 'admin'): Promise<bigint> {
@@ -126,13 +126,6 @@ export class ThreadAdmin {
       bumpCounter(tx, Counter.deletedMessages, -removed.deletedMessages);
     });
     return events;
-  }
-
-  /** The audit records of whole-thread purges, oldest first. */
-  purgeAudit(): PurgeAuditRecord[] {
-    return this.#store
-      .scan(Family.default, keys.purgeAuditRange)
-      .map((row) => PurgeAuditRecord.decode(row.value));
   }
 
   async #deleteRange(family: FamilyName, range: { gte: Buffer; lt: Buffer }): Promise<void> {

@@ -4,9 +4,15 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { databasePath, MASTER_KEY_FILE_NAME } from '../../src/app.js';
 import { LocalKeyProvider } from '../../src/crypto/index.js';
-import { ThreadKeyRecord } from '../../src/gen/progressdb/storage/v1/records.js';
+import { PurgeAuditRecord, ThreadKeyRecord } from '../../src/gen/progressdb/storage/v1/records.js';
 import { rebuildProjections } from '../../src/log/index.js';
-import { ALL_FAMILIES, Family, PROJECTION_FAMILIES, RocksStore } from '../../src/storage/index.js';
+import {
+  ALL_FAMILIES,
+  Family,
+  keys,
+  PROJECTION_FAMILIES,
+  RocksStore,
+} from '../../src/storage/index.js';
 import { failure } from '../support/api-client.js';
 import { startTestServer, TEST_KEYS, type TestServer } from '../support/test-server.js';
 
@@ -83,6 +89,16 @@ test('PurgeThread removes every row of the thread, its data key first, and nothi
       if (family === Family.default) continue;
       assert.deepEqual(after.get(family), before.get(family), `family ${family}`);
     }
+    // The thread's log is gone; its purge leaves an audit record.
+    const audit = await withStore(dataDir, (store) =>
+      store
+        .scan(Family.default, keys.purgeAuditRange)
+        .map((row) => PurgeAuditRecord.decode(row.value)),
+    );
+    assert.deepEqual(
+      audit.map((record) => [record.threadId, record.reason, record.eventsRemoved]),
+      [['gone', 'admin', 6n]],
+    );
   } finally {
     await server.close();
   }
