@@ -1,6 +1,6 @@
 import { Value } from '../gen/google/protobuf/struct.js';
-import { EventRecord, type MessageRecord } from '../gen/progressdb/storage/v1/records.js';
-import { isSealedMessage, ProgressDbError, Reason, type ThreadLog } from '../log/index.js';
+import type { EventRecord, MessageRecord } from '../gen/progressdb/storage/v1/records.js';
+import { isSealedMessage, ProgressDbError, Reason, records, type ThreadLog } from '../log/index.js';
 import { Family, keys, type RocksStore } from '../storage/index.js';
 
 /** Events per exported batch. */
@@ -148,29 +148,15 @@ export async function* exportEvents(
   let after = filter.afterPosition;
   if (filter.threadId === undefined) {
     while (after < filter.headPosition) {
-      let events: EventRecord[];
-      let next: bigint | undefined;
-      if (filter.decrypt) {
-        events = (await log.reader.eventsAfterPosition(after, EXPORT_BATCH)).map((e) => e.event);
-        const last = events[events.length - 1];
-        next = last && events.length === EXPORT_BATCH ? last.position : undefined;
-      } else {
-        const refs = store.scan(Family.indexes, {
-          ...keys.positionIndexRange(after),
-          limit: EXPORT_BATCH,
-        });
-        const values = store.getMany(
-          Family.events,
-          refs.map((row) => row.value),
-        );
-        events = values.flatMap((bytes) => (bytes ? [EventRecord.decode(bytes)] : []));
-        const lastRef = refs[refs.length - 1];
-        next = lastRef && refs.length === EXPORT_BATCH ? keys.readU64(lastRef.key, 1) : undefined;
-      }
-      const rows = events.filter((e) => e.position <= filter.headPosition).map(exportedRow);
+      const page = await log.reader.eventsAfterPosition(after, EXPORT_BATCH, {
+        open: filter.decrypt,
+      });
+      const rows = page.events
+        .filter(({ event }) => event.position <= filter.headPosition)
+        .map(({ event }) => exportedRow(event));
       if (rows.length > 0) yield rows;
-      if (next === undefined) return;
-      after = next;
+      if (!page.more) return;
+      after = page.scannedTo;
     }
     return;
   }
@@ -183,19 +169,19 @@ export async function* exportEvents(
   }
   let afterRevision = firstRevisionAfter(store, number, after) - 1n;
   for (;;) {
-    const rows = store.scan(Family.events, {
-      ...keys.threadRange(number, afterRevision + 1n),
-      limit: EXPORT_BATCH,
-    });
-    let events = rows.map((row) => EventRecord.decode(row.value));
-    const last = events[events.length - 1];
-    events = events.filter((e) => e.position > after && e.position <= filter.headPosition);
-    if (filter.decrypt && events.length > 0) {
-      const first = events[0] as EventRecord;
-      events = await log.reader.eventsAfter(number, threadId, first.revision - 1n, events.length);
-    }
+    // One read per page: opened by the reader with decrypt, as stored without.
+    const page = filter.decrypt
+      ? await log.reader.eventsAfter(number, threadId, afterRevision, EXPORT_BATCH)
+      : store
+          .scan(Family.events, {
+            ...keys.threadRange(number, afterRevision + 1n),
+            limit: EXPORT_BATCH,
+          })
+          .map((row) => records.event.decode(row.value));
+    const last = page[page.length - 1];
+    const events = page.filter((e) => e.position > after && e.position <= filter.headPosition);
     if (events.length > 0) yield events.map(exportedRow);
-    if (!last || rows.length < EXPORT_BATCH || last.position >= filter.headPosition) return;
+    if (!last || page.length < EXPORT_BATCH || last.position >= filter.headPosition) return;
     afterRevision = last.revision;
   }
 }
@@ -223,7 +209,7 @@ function firstRevisionAfter(store: RocksStore, number: bigint, after: bigint): b
       continue;
     }
     const revision = keys.decodeThreadRevisionKey(row.key).revision;
-    if (EventRecord.decode(row.value).position <= after) low = revision + 1n;
+    if (records.event.decode(row.value).position <= after) low = revision + 1n;
     else high = middle;
   }
   return low;

@@ -10,8 +10,11 @@ export {
 } from './retention.js';
 export { RetentionScheduler, type RetentionRunListener } from './retention-scheduler.js';
 export { isSealedMessage } from './message-sealing.js';
+export { readCounter } from './projector.js';
+export { records } from './record-codec.js';
 export {
   ThreadReader,
+  type EventsPage,
   type MessagePage,
   type PageAnchor,
   type ThreadPage,

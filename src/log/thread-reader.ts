@@ -30,6 +30,15 @@ export interface MessagePage {
   threadRevision: bigint;
 }
 
+/** One page of the global log (see `ThreadReader.eventsAfterPosition`). */
+export interface EventsPage {
+  events: { thread: bigint; event: EventRecord }[];
+  /** The last position the page covered (`after` for an empty page). */
+  scannedTo: bigint;
+  /** Whether the position index may hold more after `scannedTo`. */
+  more: boolean;
+}
+
 /** A page of a user's threads. */
 export interface ThreadPage {
   threads: ThreadRecord[];
@@ -354,40 +363,47 @@ export class ThreadReader {
   }
 
   /**
-   * Events of every thread with position > `after`, at most `limit`, in position order, with the
-   * internal number of their thread.
+   * Events of every thread with position > `after`, in position order, with the internal number of
+   * their thread: one page of at most `limit` rows of the position index. An event purged between
+   * the index read and the event read is left out, so a page may hold fewer events than `limit`:
+   * `scannedTo` (the last position the page covered) and `more` say where the next page starts.
+   * Sealed content is opened unless `open` is false.
    */
   async eventsAfterPosition(
     after: bigint,
     limit: number,
-  ): Promise<{ thread: bigint; event: EventRecord }[]> {
-    const found = this.#eventsAfterPosition(after, limit);
-    // One key hold per thread of the chunk, not one per event.
-    const holds = new Map<bigint, KeyHold>();
-    try {
-      for (const { thread, event } of found) {
-        if (!holds.has(thread)) holds.set(thread, await this.#keys.hold(thread, event.threadId));
-      }
-      return found.map(({ thread, event }) => ({
-        thread,
-        event: openEvent(event, holds.get(thread)?.key),
-      }));
-    } finally {
-      for (const hold of holds.values()) hold.release();
-    }
-  }
-
-  #eventsAfterPosition(after: bigint, limit: number): { thread: bigint; event: EventRecord }[] {
+    options: { open: boolean } = { open: true },
+  ): Promise<EventsPage> {
     const refs = this.#store.scan(Family.indexes, { ...keys.positionIndexRange(after), limit });
     const located = refs.map((row) => keys.decodeThreadRevisionKey(row.value));
     const values = this.#store.getMany(
       Family.events,
       located.map(({ thread, revision }) => keys.eventKey(thread, revision)),
     );
-    return located.flatMap(({ thread }, i) => {
+    const found = located.flatMap(({ thread }, i) => {
       const bytes = values[i];
       return bytes ? [{ thread, event: records.event.decode(bytes) }] : [];
     });
+    const last = refs[refs.length - 1];
+    const page = {
+      scannedTo: last ? keys.readU64(last.key, 1) : after,
+      more: refs.length === limit,
+    };
+    if (!options.open) return { ...page, events: found };
+    // One key hold per thread of the page, not one per event.
+    const holds = new Map<bigint, KeyHold>();
+    try {
+      for (const { thread, event } of found) {
+        if (!holds.has(thread)) holds.set(thread, await this.#keys.hold(thread, event.threadId));
+      }
+      const events = found.map(({ thread, event }) => ({
+        thread,
+        event: openEvent(event, holds.get(thread)?.key),
+      }));
+      return { ...page, events };
+    } finally {
+      for (const hold of holds.values()) hold.release();
+    }
   }
 
   /** The internal numbers of the threads a user is a member of now. */

@@ -193,9 +193,9 @@ async function replayByPosition(
   stream.cursor.value = after;
   const filter = makeFilter();
   for (;;) {
-    const events = await log.reader.eventsAfterPosition(stream.cursor.value, REPLAY_CHUNK);
+    const page = await log.reader.eventsAfterPosition(stream.cursor.value, REPLAY_CHUNK);
     let sent = 0;
-    for (const { thread, event } of events) {
+    for (const { thread, event } of page.events) {
       if (stream.cancelled) return;
       if (filter(thread, event)) {
         const pending = stream.send(encodeEventFrame(event).frame);
@@ -207,6 +207,8 @@ async function replayByPosition(
       }
     }
     stream.replayed(sent);
-    if (events.length < REPLAY_CHUNK) return;
+    // A page short of events purged meanwhile is not the end: the index says where it is.
+    if (!page.more) return;
+    stream.cursor.value = page.scannedTo;
   }
 }
