@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { rebuildProjections } from '../log/index.js';
@@ -138,13 +138,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     report({ phase: 'verifying', eventsDone: result.events, eventsEstimated: result.events });
     verifyCounts(store, result, BigInt(folded));
     if (masterKeyFile) {
+      // The copy is a secret whatever the source's mode was: owner only, as the server writes it.
       await copyFile(masterKeyFile, join(temp, MASTER_KEY_FILE_NAME));
+      await chmod(join(temp, MASTER_KEY_FILE_NAME), 0o600);
     }
     const checked = await verifyKeys(
       store,
       masterKeyFile ? join(temp, MASTER_KEY_FILE_NAME) : undefined,
     );
-    store.write([], true);
     await store.close();
     store = undefined;
     if (targetExisted) await rmdir(dataDir);

@@ -1,5 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -123,13 +133,19 @@ test('a backup taken while appends run restores every event up to its position, 
 
     const restoredDir = join(work, 'restored');
     const phases = new Set<string>();
+    // A master key handed over with a loose mode is restored owner-only.
+    const handedOver = join(work, 'handed-over-master-keys.json');
+    await copyFile(join(source.dataDir, MASTER_KEY_FILE_NAME), handedOver);
+    await chmod(handedOver, 0o644);
     const restored = await restoreBackup({
       file,
       dataDir: restoredDir,
-      masterKeyFile: join(source.dataDir, MASTER_KEY_FILE_NAME),
+      masterKeyFile: handedOver,
       onProgress: (p) => phases.add(p.phase),
     });
     assert.deepEqual([...phases], ['reading', 'rebuilding', 'verifying', 'done']);
+    const keyMode = (await stat(join(restoredDir, MASTER_KEY_FILE_NAME))).mode & 0o777;
+    assert.equal(keyMode, 0o600);
     assert.equal(restored.position, taken.position);
     assert.equal(restored.events, taken.events);
     assert.equal(restored.purgeAudits, 1n);
