@@ -78,12 +78,12 @@ export function databasePath(dataDir: string): string {
  */
 export async function startApp(config: Config, logger: Logger): Promise<App> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  // First, so the store, the writer and the tails report to a running meter; closed last.
-  const metrics = await startMetrics(config, logger);
   const keys = await resolveApiKeys(config);
   const secrets = await resolveSigningSecrets(config);
   const tokens = new UserTokenSigner(secrets.keyring, { maxTtlSeconds: config.maxTokenTtlSeconds });
   const limits = new CallRateLimiter(config.rateLimits);
+  // Started before what can fail to open below, each of which closes it; closed last.
+  const metrics = await startMetrics(config, logger);
   const provider = await openKeyProvider(config).catch(async (error: unknown) => {
     await metrics?.close();
     throw error;

@@ -9,7 +9,10 @@ import { bindInstruments } from './instruments.js';
 
 /** How {@link startTelemetry} starts the SDK. */
 export interface TelemetryOptions {
-  /** Register a Prometheus reader, served by `serveMetrics` (without it, metrics are no-ops). */
+  /**
+   * Register a Prometheus reader, served by `serveMetrics`. Without it (and without
+   * `OTEL_METRICS_EXPORTER=otlp`), metrics are recorded nowhere.
+   */
   metrics: boolean;
   /**
    * Span processors to use instead of the exporters the `OTEL_*` variables name (tests pass an
