@@ -4,11 +4,14 @@ import { Option, type Command } from 'commander';
 import type { ClientOptions, ProgressDBClient } from '../../sdk/src/index.js';
 import { CliError } from './cli-error.js';
 
+/**
+ * The key file `npm start` writes into its data folder (`API_KEY_FILE_NAME` in
+ * src/server/api-keys.ts; not imported, so the CLI loads no server code).
+ */
+const KEY_FILE_NAME = 'api-keys.json';
+
 /** The address a client command connects to when neither `--address` nor the environment names one. */
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
-
-/** The key file `npm start` writes into its data folder on the first start (see src/server/api-keys.ts). */
-export const KEY_FILE_NAME = 'api-keys.json';
 
 /** Which key a command needs when none is given: admin commands read the file's admin key. */
 export type KeyRole = 'admin' | 'backend';
@@ -106,11 +109,7 @@ export interface Connection {
  * the key file's admin key is picked when no key is given.
  * @throws CliError when no key is found or the CA file cannot be read.
  */
-export async function connect(
-  options: ConnectionOptions,
-  role: KeyRole,
-  extra: Partial<ClientOptions> = {},
-): Promise<Connection> {
+export async function connect(options: ConnectionOptions, role: KeyRole): Promise<Connection> {
   const apiKey = await resolveApiKey(options, role);
   let tls: ClientOptions['tls'];
   if (options.tlsCa !== undefined) {
@@ -129,7 +128,6 @@ export async function connect(
     ...(tls === undefined ? {} : { tls }),
     // A person is waiting: give up on an unreachable server after a few quick tries.
     retry: { maxAttempts: 3, initialBackoffMs: 100, maxBackoffMs: 500 },
-    ...extra,
   });
   return { client, address: options.address, close: () => client.close() };
 }

@@ -75,7 +75,7 @@ Examples:
     );
   addConnectionOptions(command).action(
     action(async (file: string, options: BackupOptions) => {
-      const connection = await connect(options, 'admin', { defaultDeadlineMs: Infinity });
+      const connection = await connect(options, 'admin');
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
       process.once('SIGINT', onSignal);

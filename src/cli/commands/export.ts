@@ -54,7 +54,7 @@ Examples:
       if (options.append === true && options.out === undefined) {
         throw new CliError('--append needs --out <file>', 2);
       }
-      const connection = await connect(options, 'admin', { defaultDeadlineMs: Infinity });
+      const connection = await connect(options, 'admin');
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
       process.once('SIGINT', onSignal);
