@@ -27,7 +27,6 @@ const BATCH_THREADS = ['crash-b0', 'crash-b1'];
 const THREADS = [...SINGLE_THREADS, ...BATCH_THREADS];
 const BATCH = 5;
 const ROUNDS = 4;
-const SERVER_ENV = { PROGRESSDB_METRICS_LISTEN: 'off' };
 
 interface Acked {
   threadId: string;
@@ -112,7 +111,7 @@ function openTails(api: Api, tailedPositions: bigint[], tailedRevisions: Map<str
 for (const durability of ['sync', 'os'] as const) {
   test(`SIGKILL at random moments under appends and tails (durability ${durability}): nothing acknowledged is lost, batches are whole, tails resume without gaps`, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'progressdb-crash-'));
-    const env = { ...SERVER_ENV, PROGRESSDB_DURABILITY: durability };
+    const env = { PROGRESSDB_DURABILITY: durability };
     const acked: Acked[] = [];
     const tailedPositions: bigint[] = [];
     const tailedRevisions = new Map<string, bigint[]>(THREADS.map((t) => [t, []]));

@@ -4,13 +4,12 @@
  * of tails that came and went.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect, type Api } from '../support/api-client.js';
-import { spawnServer } from '../support/child-server.js';
+import { rssBytes, spawnServer } from '../support/child-server.js';
 import { TailReader } from '../support/tail-client.js';
 import { TEST_KEYS } from '../support/test-server.js';
 
@@ -28,13 +27,6 @@ const RSS_GROWTH_LIMIT_BYTES = 64 * 1024 * 1024;
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
-
-function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) * 1024;
 }
 
 async function liveSubscribers(admin: Api): Promise<bigint> {
@@ -57,7 +49,6 @@ test(`${WAVES * TAILS_PER_WAVE} tails opened and cancelled leave no subscriber a
   const dataDir = await mkdtemp(join(tmpdir(), 'progressdb-tail-memory-'));
   const child = await spawnServer(dataDir, {
     PROGRESSDB_DURABILITY: 'os',
-    PROGRESSDB_METRICS_LISTEN: 'off',
     PROGRESSDB_MAX_TAILS_PER_USER: '0',
     // V8 grows its heap lazily, so RSS alone would rise for a while even without a leak. With the
     // old generation capped, garbage must be collected, and a real leak would run out of heap.
