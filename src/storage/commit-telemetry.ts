@@ -7,7 +7,7 @@ import {
   SpanName,
   startSpanForParents,
 } from '../telemetry/index.js';
-import { ALL_FAMILIES } from './column-families.js';
+import { ALL_FAMILIES, type FamilyName } from './column-families.js';
 import type { GroupCommitInfo } from './group-commit-writer.js';
 import type { BatchOp } from './rocks-store.js';
 
@@ -17,6 +17,12 @@ const FAMILY_ATTRIBUTES = ALL_FAMILIES.map((family) => Object.freeze({ [Attr.fam
 const FAMILY_OP_ATTRIBUTES = ALL_FAMILIES.map((family) =>
   attributeSets(Attr.operation, ['put', 'del'], { [Attr.family]: family }),
 );
+
+/** Each family's place in ALL_FAMILIES, for the per-op counts of the commit path. */
+const FAMILY_INDEX = Object.fromEntries(ALL_FAMILIES.map((family, i) => [family, i])) as Record<
+  FamilyName,
+  number
+>;
 
 /** What every writer of the process committed, as plain counts; reported when scraped. */
 const written = {
@@ -44,13 +50,14 @@ observe('familyWrittenKeys', (result) => {
  * undefined when none is traced. `parents` holds each carried job's request span, if any.
  */
 export function startGroupSpan(
-  parents: readonly (SpanContext | undefined)[],
+  jobs: readonly { entry: { parent: SpanContext | undefined } }[],
   sync: boolean,
 ): Span | undefined {
   const traced: SpanContext[] = [];
-  for (const parent of parents) if (parent) traced.push(parent);
+  for (const { entry } of jobs) if (entry.parent) traced.push(entry.parent);
+  if (traced.length === 0) return undefined;
   return startSpanForParents(SpanName.groupCommit, traced, {
-    [Attr.commands]: parents.length,
+    [Attr.commands]: jobs.length,
     [Attr.sync]: sync,
   });
 }
@@ -59,7 +66,7 @@ export function startGroupSpan(
 export function countWrites(ops: readonly BatchOp[]): number {
   let bytes = 0;
   for (const op of ops) {
-    const family = ALL_FAMILIES.indexOf(op.family);
+    const family = FAMILY_INDEX[op.family];
     const size = op.key.length + (op.type === 'put' ? op.value.length : 0);
     bytes += size;
     written.bytes[family] = (written.bytes[family] ?? 0) + size;

@@ -228,10 +228,7 @@ export class GroupCommitWriter<P> {
     const ops = group.overlay.ops();
     this.#inFlight = group;
     group.sentAtMs = performance.now();
-    group.span = startGroupSpan(
-      group.accepted.map(({ entry }) => entry.parent),
-      this.#options.sync,
-    );
+    group.span = startGroupSpan(group.accepted, this.#options.sync);
     if (ops.length === 0) {
       // Nothing to write (idempotent retries): answer in order, after the group before it.
       queueMicrotask(() => this.#complete(group, ops, 0));
