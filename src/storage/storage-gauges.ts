@@ -50,6 +50,8 @@ export class StorageGauges {
   /** SST files are immutable: each is read once, by file name. */
   readonly #sst = new Map<string, SstFigures | undefined>();
   readonly #unobserve: (() => void)[];
+  /** The last listing's figures: one scrape asks for them twice (bytes, keys) in a row. */
+  #recent: { atMs: number; sizes: FamilySize[] } | undefined;
 
   constructor(location: string) {
     this.#location = location;
@@ -66,8 +68,19 @@ export class StorageGauges {
     ];
   }
 
-  /** Bytes and estimated keys of every family's SST files; synchronous, reads new files once. */
+  /**
+   * Bytes and estimated keys of every family's SST files; synchronous, reads new files once. A
+   * listing less than a second old is reused, so one scrape lists the folder once.
+   */
   familySizes(): FamilySize[] {
+    const now = performance.now();
+    if (this.#recent && now - this.#recent.atMs < 1000) return this.#recent.sizes;
+    const sizes = this.#listSizes();
+    this.#recent = { atMs: now, sizes };
+    return sizes;
+  }
+
+  #listSizes(): FamilySize[] {
     const names = new Set(sstFiles(this.#location));
     for (const name of this.#sst.keys()) if (!names.has(name)) this.#sst.delete(name);
     const totals = new Map<string, { bytes: number; keys: number }>();
