@@ -1,5 +1,11 @@
-import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
-import { Attr, instruments, SpanName, tracer } from '../telemetry/index.js';
+import { SpanKind, type Attributes } from '@opentelemetry/api';
+import {
+  Attr,
+  endSpanWithError,
+  instruments,
+  SpanName,
+  startChildSpan,
+} from '../telemetry/index.js';
 
 /** A key-provider operation, as spans and metrics name it. */
 export type KeyOperation = 'generate' | 'decrypt' | 'rewrap';
@@ -44,23 +50,22 @@ export async function tracedKeyCall<T>(
 ): Promise<T> {
   const attributes = ATTRIBUTES[provider][operation];
   const started = performance.now();
-  const span = tracer.startSpan(`${SpanName.kmsPrefix}${operation}`, {
-    kind: SpanKind.CLIENT,
-    attributes: attributes.span,
-  });
+  // A child of the request that needs the key; work outside a request makes no span.
+  const span = startChildSpan(
+    `${SpanName.kmsPrefix}${operation}`,
+    attributes.span,
+    SpanKind.CLIENT,
+  );
   try {
     const result = await call();
     instruments.kmsCalls.add(1, attributes.ok);
+    span?.end();
     return result;
   } catch (error) {
     instruments.kmsCalls.add(1, attributes.error);
-    span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: error instanceof Error ? error.name : 'error',
-    });
+    if (span) endSpanWithError(span, error);
     throw error;
   } finally {
     instruments.kmsDuration.record((performance.now() - started) / 1000, attributes.span);
-    span.end();
   }
 }

@@ -27,10 +27,14 @@ export function activeSpanContext(): SpanContext | undefined {
  * Starts a child span of the active span, or returns undefined when there is none (background
  * work makes no root traces) or it is not recorded.
  */
-export function startChildSpan(name: string, attributes?: Attributes): Span | undefined {
+export function startChildSpan(
+  name: string,
+  attributes?: Attributes,
+  kind: SpanKind = SpanKind.INTERNAL,
+): Span | undefined {
   const parent = trace.getSpan(context.active());
   if (!parent?.isRecording()) return undefined;
-  return tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, context.active());
+  return tracer.startSpan(name, { kind, attributes }, context.active());
 }
 
 /**
