@@ -1,3 +1,4 @@
+import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { BackupRecord } from '../gen/progressdb/storage/v1/backup.js';
 
 /**
@@ -123,4 +124,33 @@ export async function* readRecords(
       'the backup file is truncated: it ends inside a record',
     );
   }
+}
+
+/** EventRecord field numbers the backup reads without decoding a whole event (records.proto). */
+const EventField = { threadId: 1, revision: 2, position: 3, messageCreated: 15 } as const;
+
+/** The head of an encoded EventRecord, read in one pass without decoding its payload. */
+export interface EventHead {
+  threadId: string;
+  revision: bigint;
+  position: bigint;
+  /** Whether its payload is `message_created`. */
+  messageCreated: boolean;
+}
+
+/** Reads the head of an encoded EventRecord, skipping its payload. */
+export function eventHead(bytes: Uint8Array): EventHead {
+  const reader = new BinaryReader(bytes);
+  const head: EventHead = { threadId: '', revision: 0n, position: 0n, messageCreated: false };
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === EventField.threadId) head.threadId = reader.string();
+    else if (field === EventField.revision) head.revision = BigInt(reader.uint64().toString());
+    else if (field === EventField.position) head.position = BigInt(reader.uint64().toString());
+    else {
+      if (field === EventField.messageCreated) head.messageCreated = true;
+      reader.skip(wireType);
+    }
+  }
+  return head;
 }

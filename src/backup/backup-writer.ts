@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { BinaryReader } from '@bufbuild/protobuf/wire';
+import { readCounter } from '../log/index.js';
 import { Counter, Family, keys, type RocksStore } from '../storage/index.js';
-import { FORMAT_VERSION, frameRecord, MAGIC, SCHEMA_VERSION } from './backup-format.js';
+import { eventHead, FORMAT_VERSION, frameRecord, MAGIC, SCHEMA_VERSION } from './backup-format.js';
 
 /** Events read from the store per page (and at most per BackupEvents record). */
 const PAGE_EVENTS = 1024;
@@ -26,28 +26,6 @@ export interface BackupCounts {
   messages: bigint;
   keys: bigint;
   purgeAudits: bigint;
-}
-
-/** The thread id and position of an encoded EventRecord, without decoding the rest. */
-function eventHead(bytes: Uint8Array): { threadId: string; position: bigint } {
-  const reader = new BinaryReader(bytes);
-  let threadId = '';
-  let position = 0n;
-  while (reader.pos < reader.len) {
-    const [field, wireType] = reader.tag();
-    if (field === 1) threadId = reader.string();
-    else if (field === 3) {
-      position = BigInt(reader.uint64().toString());
-      break;
-    } else reader.skip(wireType);
-  }
-  return { threadId, position };
-}
-
-/** A counter of the `indexes` family, read directly (0 when absent). */
-function counter(store: RocksStore, name: (typeof Counter)[keyof typeof Counter]): bigint {
-  const bytes = store.get(Family.indexes, keys.counterKey(name));
-  return bytes ? keys.readU64(bytes) : 0n;
 }
 
 /**
@@ -80,7 +58,7 @@ function* backupFrames(
           createdAtMs: BigInt(Date.now()),
           lastThreadNumber: lastThread ? keys.readU64(lastThread) : 0n,
           eventsEstimated: progress.eventsEstimated,
-          threadsEstimated: counter(store, Counter.threads),
+          threadsEstimated: readCounter(store, Counter.threads),
         },
       },
     }),
@@ -133,10 +111,11 @@ function* backupFrames(
     };
     for (const row of rows) {
       const number = keys.readU64(row.key);
+      const head = eventHead(row.value);
       if (thread?.number !== number) {
         yield* flush();
         yield* finishThread();
-        const { threadId } = eventHead(row.value);
+        const { threadId } = head;
         const mapped = store.get(Family.indexes, keys.threadIdIndexKey(threadId));
         thread = {
           number,
@@ -148,7 +127,7 @@ function* backupFrames(
       }
       if (thread.skip) continue;
       // Positions grow with revisions: past the recorded position, the rest of the thread is too.
-      if (eventHead(row.value).position > progress.position) {
+      if (head.position > progress.position) {
         thread.skip = true;
         continue;
       }
@@ -156,7 +135,7 @@ function* backupFrames(
       thread.events++;
       counts.events++;
       progress.eventsDone++;
-      if (isMessageCreated(row.value)) {
+      if (head.messageCreated) {
         thread.messages++;
         counts.messages++;
       }
@@ -179,18 +158,6 @@ function* backupFrames(
   yield frameRecord({ record: { $case: 'trailer', value: { ...counts, sha256: digest } } });
 }
 
-/** Whether an encoded EventRecord is a message_created event (payload field 15). */
-function isMessageCreated(bytes: Uint8Array): boolean {
-  const reader = new BinaryReader(bytes);
-  while (reader.pos < reader.len) {
-    const [field, wireType] = reader.tag();
-    if (field === 15) return true;
-    if (field >= 10) return false;
-    reader.skip(wireType);
-  }
-  return false;
-}
-
 /**
  * Streams a gzip-compressed backup of `store` holding every event with a position up to
  * `position` (the last committed one when the backup starts), in chunks of about `chunkBytes`.
@@ -206,7 +173,7 @@ export function writeBackup(
   const progress: BackupProgress = {
     position,
     eventsDone: 0n,
-    eventsEstimated: counter(store, Counter.events),
+    eventsEstimated: readCounter(store, Counter.events),
   };
   const counts: BackupCounts = { events: 0n, threads: 0n, messages: 0n, keys: 0n, purgeAudits: 0n };
   async function* chunks(): AsyncGenerator<Buffer> {

@@ -1,14 +1,10 @@
 import { LocalKeyProvider } from '../crypto/index.js';
+import { readCounter } from '../log/index.js';
 import { ThreadKeyRecord, ThreadRecord } from '../gen/progressdb/storage/v1/records.js';
-import { Counter, Family, keys, type RocksStore } from '../storage/index.js';
+import { Counter, Family, type RocksStore } from '../storage/index.js';
 import { BackupError, BackupProblem } from './backup-format.js';
 
 /** The checks a restore runs on the rebuilt database before it moves it into place. */
-
-function counterValue(store: RocksStore, name: (typeof Counter)[keyof typeof Counter]): bigint {
-  const bytes = store.get(Family.indexes, keys.counterKey(name));
-  return bytes ? keys.readU64(bytes) : 0n;
-}
 
 function countRows(store: RocksStore, family: typeof Family.keys | typeof Family.threads): bigint {
   let count = 0n;
@@ -30,10 +26,10 @@ export function verifyCounts(
 ): void {
   const found = {
     'events folded': folded,
-    events: counterValue(store, Counter.events),
-    threads: counterValue(store, Counter.threads),
+    events: readCounter(store, Counter.events),
+    threads: readCounter(store, Counter.threads),
     'thread rows': countRows(store, Family.threads),
-    messages: counterValue(store, Counter.messages),
+    messages: readCounter(store, Counter.messages),
     keys: countRows(store, Family.keys),
   };
   const want = {

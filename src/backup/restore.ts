@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { rebuildProjections } from '../log/index.js';
 import { Family, keys, RocksStore, type BatchOp } from '../storage/index.js';
-import { BackupError, BackupProblem } from './backup-format.js';
+import { BackupError, BackupProblem, eventHead } from './backup-format.js';
 import { readBackupFile } from './backup-reader.js';
 import { verifyCounts, verifyKeys } from './restore-verification.js';
 
@@ -56,17 +55,9 @@ export interface RestoreResult {
   kmsKeys: bigint;
 }
 
-/** The revision and position of a stored event, read without decoding the rest. */
-function eventHead(event: Uint8Array): { revision: bigint; position: bigint } {
-  const reader = new BinaryReader(event);
-  let revision = 0n;
-  let position = 0n;
-  while (reader.pos < reader.len && position === 0n) {
-    const [field, wireType] = reader.tag();
-    if (field === 2) revision = BigInt(reader.uint64().toString());
-    else if (field === 3) position = BigInt(reader.uint64().toString());
-    else reader.skip(wireType);
-  }
+/** The revision and position of a stored event. @throws BackupError when it has none */
+function eventPlace(event: Uint8Array): { revision: bigint; position: bigint } {
+  const { revision, position } = eventHead(event);
   if (revision === 0n || position === 0n) {
     throw new BackupError(BackupProblem.corrupt, 'the backup file holds an event without revision');
   }
@@ -186,7 +177,7 @@ async function load(
     events({ threadNumber, events }) {
       if (threadNumber > maxThread) maxThread = threadNumber;
       for (const event of events) {
-        const head = eventHead(event);
+        const head = eventPlace(event);
         if (head.position > position) {
           throw new BackupError(
             BackupProblem.corrupt,
