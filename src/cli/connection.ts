@@ -11,7 +11,7 @@ import { CliError } from './cli-error.js';
 const KEY_FILE_NAME = 'api-keys.json';
 
 /** The address a client command connects to when neither `--address` nor the environment names one. */
-export const DEFAULT_ADDRESS = '127.0.0.1:50051';
+const DEFAULT_ADDRESS = '127.0.0.1:50051';
 
 /** Which key a command needs when none is given: admin commands read the file's admin key. */
 export type KeyRole = 'admin' | 'backend';
@@ -85,7 +85,7 @@ async function keyFromFile(file: string, role: KeyRole): Promise<string | undefi
  * The API key to use: `--api-key` / `PROGRESSDB_API_KEY`, else the `role` key of the key file.
  * @throws CliError (exit code 2) when there is none.
  */
-export async function resolveApiKey(options: ConnectionOptions, role: KeyRole): Promise<string> {
+async function resolveApiKey(options: ConnectionOptions, role: KeyRole): Promise<string> {
   if (options.apiKey !== undefined && options.apiKey !== '') return options.apiKey;
   const file = keyFilePath(options);
   const key = await keyFromFile(file, role);
@@ -132,12 +132,4 @@ export async function connect(options: ConnectionOptions, role: KeyRole): Promis
   return { client, address: options.address, close: () => client.close() };
 }
 
-export {
-  action,
-  CliError,
-  describeError,
-  EXIT_USAGE,
-  isCancelled,
-  isProgressDBError,
-  printError,
-} from './cli-error.js';
+export { action, CliError, EXIT_USAGE, isCancelled, printError } from './cli-error.js';

@@ -130,3 +130,29 @@ export function plural(value: bigint | number, noun: string): string {
 export function truncate(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
 }
+
+/**
+ * Progress on stderr: a terminal gets one line redrawn in place, a log a line a second at most.
+ * `done()` ends the line.
+ */
+export function progressPrinter(): { show(text: string, force?: boolean): void; done(): void } {
+  const interactive = process.stderr.isTTY;
+  let lastShown = 0;
+  let shown = false;
+  return {
+    show(text, force = false) {
+      const now = Date.now();
+      if (interactive) {
+        process.stderr.write(`\r${text}\u001b[K`);
+        shown = true;
+      } else if (force || now - lastShown >= 1000) {
+        note(text);
+        lastShown = now;
+      }
+    },
+    done() {
+      if (interactive && shown) process.stderr.write('\n');
+      shown = false;
+    },
+  };
+}

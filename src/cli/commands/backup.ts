@@ -8,37 +8,11 @@ import {
   isCancelled,
   type ConnectionOptions,
 } from '../connection.js';
-import { bytes, count, note, printJson, println } from '../output.js';
+import { bytes, count, note, printJson, println, progressPrinter } from '../output.js';
 
 interface BackupOptions extends ConnectionOptions {
   readonly verify: boolean;
   readonly json?: boolean;
-}
-
-/**
- * Progress on stderr: a terminal gets one line redrawn in place, a log a line a second at most.
- * `done()` ends the line.
- */
-export function progressPrinter(): { show(text: string, force?: boolean): void; done(): void } {
-  const interactive = process.stderr.isTTY;
-  let lastShown = 0;
-  let shown = false;
-  return {
-    show(text, force = false) {
-      const now = Date.now();
-      if (interactive) {
-        process.stderr.write(`\r${text}\u001b[K`);
-        shown = true;
-      } else if (force || now - lastShown >= 1000) {
-        note(text);
-        lastShown = now;
-      }
-    },
-    done() {
-      if (interactive && shown) process.stderr.write('\n');
-      shown = false;
-    },
-  };
 }
 
 /** Runs backup work, turning a refused file into a plain CLI error. */

@@ -12,7 +12,7 @@ import {
 } from '../connection.js';
 import { revision } from '../option-parsers.js';
 import { count, note } from '../output.js';
-import { progressPrinter } from './backup.js';
+import { progressPrinter } from '../output.js';
 
 interface ExportOptions extends ConnectionOptions {
   readonly format: 'ndjson';

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { importEvents } from '../../backup/index.js';
 import { action, addConnectionOptions, connect, type ConnectionOptions } from '../connection.js';
 import { count, printJson, println } from '../output.js';
-import { explained, progressPrinter } from './backup.js';
+import { progressPrinter } from '../output.js';
+import { explained } from './backup.js';
 
 interface ImportOptions extends ConnectionOptions {
   readonly json?: boolean;

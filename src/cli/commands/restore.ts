@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { restoreBackup } from '../../backup/index.js';
 import { action } from '../connection.js';
 import { count, note, printJson, println } from '../output.js';
-import { explained, progressPrinter } from './backup.js';
+import { progressPrinter } from '../output.js';
+import { explained } from './backup.js';
 
 interface RestoreOptions {
   readonly dataDir: string;

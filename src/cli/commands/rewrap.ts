@@ -6,7 +6,7 @@ import {
   isCancelled,
   type ConnectionOptions,
 } from '../connection.js';
-import { count, note, plural, printJson, println } from '../output.js';
+import { count, note, plural, printJson, println, progressPrinter } from '../output.js';
 
 interface RewrapOptions extends ConnectionOptions {
   readonly kmsKeyId?: string;
@@ -36,10 +36,9 @@ Examples:
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
       process.once('SIGINT', onSignal);
-      const interactive = process.stderr.isTTY;
+      const shown = progressPrinter();
       let done = 0n;
       let total = 0n;
-      let lastShown = 0;
       try {
         const progress = connection.client.admin.rewrapKeys(
           options.kmsKeyId === undefined ? {} : { kmsKeyId: options.kmsKeyId },
@@ -48,20 +47,13 @@ Examples:
         try {
           for await (const step of progress) {
             ({ done, total } = step);
-            const now = Date.now();
-            // A terminal gets one line redrawn in place; a log gets a line a second at most.
-            if (interactive)
-              process.stderr.write(`\rre-wrapping data keys: ${count(done)} / ${count(total)}`);
-            else if (now - lastShown >= 1000 || step.finished) {
-              note(`re-wrapping data keys: ${count(done)} / ${count(total)}`);
-              lastShown = now;
-            }
+            shown.show(`re-wrapping data keys: ${count(done)} / ${count(total)}`, step.finished);
           }
         } catch (error) {
           // Ctrl-C cancels the stream: report where it stopped rather than an error.
           if (!(isCancelled(error) && stop.signal.aborted)) throw error;
         }
-        if (interactive) process.stderr.write('\n');
+        shown.done();
         if (stop.signal.aborted) {
           note(`stopped after ${count(done)} of ${count(total)} keys; run it again to finish`);
           process.exitCode = 130;
