@@ -4,9 +4,9 @@
  * threads with a fixed number in flight, and the server reports its own CPU time per append. Run
  * the modes one after another, alternating, and compare:
  *
- *   node --import tsx src/telemetry/measure-overhead.ts off
- *   node --import tsx src/telemetry/measure-overhead.ts on        # spans kept in process, metrics
- *   node --import tsx src/telemetry/measure-overhead.ts exported  # plus a batch span exporter
+ *   node --import tsx bench/telemetry-overhead.ts off
+ *   node --import tsx bench/telemetry-overhead.ts on        # spans kept in process, metrics
+ *   node --import tsx bench/telemetry-overhead.ts exported  # plus a batch span exporter
  *
  * Prints one JSON line: mode, appends per second of each round, the server's CPU µs per append.
  */
@@ -32,7 +32,7 @@ else await serve(mode);
 
 /** The load: rounds of appends; prints `round <rate>` after each and `warm` after the warm-up. */
 async function drive(target: string): Promise<void> {
-  const { connect } = await import('../../test/support/api-client.js');
+  const { connect } = await import('../test/support/api-client.js');
   const api = connect(target, { authorization: `Bearer ${KEY}`, 'x-user-id': 'bench' });
   const body = { text: 'x'.repeat(280) };
   const round = async (count: number): Promise<number> => {
@@ -65,7 +65,7 @@ async function serve(telemetry: string): Promise<void> {
     register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
       data: { include: ['@grpc/grpc-js'] },
     });
-    const { startTelemetry } = await import('./telemetry-runtime.js');
+    const { startTelemetry } = await import('../src/telemetry/telemetry-runtime.js');
     if (telemetry === 'exported') {
       const { BatchSpanProcessor, InMemorySpanExporter } =
         await import('@opentelemetry/sdk-trace-base');
@@ -76,9 +76,9 @@ async function serve(telemetry: string): Promise<void> {
       startTelemetry({ metrics: true });
     }
   }
-  const { loadConfig } = await import('../config/index.js');
-  const { startApp } = await import('../app.js');
-  const { createLogger } = await import('./logger.js');
+  const { loadConfig } = await import('../src/config/index.js');
+  const { startApp } = await import('../src/app.js');
+  const { createLogger } = await import('../src/telemetry/logger.js');
   const dataDir = await mkdtemp(join(tmpdir(), 'progressdb-overhead-'));
   const config = loadConfig({
     argv: [],
