@@ -208,7 +208,21 @@ test('/metrics serves the RPC histogram, group-commit metrics and subscriber gau
   api.close();
 });
 
+test('a metrics address in use stops the start with a message that says what to change', async () => {
+  const taken = new URL(server.app.metricsUrl ?? assert.fail('the test server serves metrics'));
+  await assert.rejects(
+    startTestServer({ env: { PROGRESSDB_METRICS_LISTEN: `127.0.0.1:${taken.port}` } }),
+    (error: Error) =>
+      error.message.includes(`cannot serve metrics on 127.0.0.1:${taken.port}`) &&
+      error.message.includes('the address is in use') &&
+      error.message.includes('PROGRESSDB_METRICS_LISTEN'),
+  );
+});
+
+// The tests below read gauges that every app of the process reports under the same labels (metrics
+// are per process): the shared server is closed first, so the figures are the test's own server's.
 test('GetStats and /metrics give bytes and keys per column family, from the SST files', async () => {
+  await server.close();
   let own = await startTestServer({ env: { PROGRESSDB_METRICS_LISTEN: '127.0.0.1:0' } });
   try {
     const api = own.api();
@@ -282,15 +296,4 @@ test('a subscriber dropped as too slow is counted by kind', async () => {
   } finally {
     await own.close();
   }
-});
-
-test('a metrics address in use stops the start with a message that says what to change', async () => {
-  const taken = new URL(server.app.metricsUrl ?? assert.fail('the test server serves metrics'));
-  await assert.rejects(
-    startTestServer({ env: { PROGRESSDB_METRICS_LISTEN: `127.0.0.1:${taken.port}` } }),
-    (error: Error) =>
-      error.message.includes(`cannot serve metrics on 127.0.0.1:${taken.port}`) &&
-      error.message.includes('the address is in use') &&
-      error.message.includes('PROGRESSDB_METRICS_LISTEN'),
-  );
 });
