@@ -23,6 +23,8 @@ import {
   restoreBackup,
   type BackupProblemCode,
 } from '../../src/backup/index.js';
+import { frameRecord } from '../../src/backup/backup-format.js';
+import { BackupRecord } from '../../src/gen/progressdb/storage/v1/backup.js';
 import { EventRecord } from '../../src/gen/progressdb/storage/v1/records.js';
 import { Family, keys, RocksStore } from '../../src/storage/index.js';
 import { assertRebuildReproduces } from '../support/projections.js';
@@ -272,6 +274,24 @@ test('a corrupted, truncated or foreign backup is refused with a clear error and
     const withoutTrailer = gzipSync(plain.subarray(0, 8));
     await writeFile(join(work, 'short.pdbbak'), withoutTrailer);
     await expectRefused(work, join(work, 'short.pdbbak'), BackupProblem.truncated, /truncated/);
+
+    // A backup from a newer format: its header says so, and it is refused before anything else.
+    const headerLength = plain.readUInt32BE(8);
+    const header = BackupRecord.decode(plain.subarray(12, 12 + headerLength));
+    assert.equal(header.record?.$case, 'header');
+    if (header.record?.$case === 'header') header.record.value.formatVersion = 2;
+    const newer = Buffer.concat([
+      plain.subarray(0, 8),
+      frameRecord(header),
+      plain.subarray(12 + headerLength),
+    ]);
+    await writeFile(join(work, 'newer.pdbbak'), gzipSync(newer));
+    await expectRefused(
+      work,
+      join(work, 'newer.pdbbak'),
+      BackupProblem.unsupportedVersion,
+      /format version 2/,
+    );
 
     await writeFile(join(work, 'foreign.pdbbak'), 'hello, not a backup\n');
     await expectRefused(
