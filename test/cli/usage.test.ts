@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -98,4 +98,32 @@ test('an unreadable --tls-ca file is a usage error', async () => {
   ]);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /^progressdb: cannot read --tls-ca \/nonexistent\/ca\.pem/);
+});
+
+test('a tail that cannot connect at its start fails at once instead of retrying', async () => {
+  const result = await runCli([
+    'tail',
+    'some-thread',
+    '--address',
+    '127.0.0.1:1',
+    '--api-key',
+    'k'.repeat(20),
+    '--user',
+    'alice',
+  ]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /cannot reach ProgressDB at 127\.0\.0\.1:1/);
+});
+
+test('a key file that is not JSON is named in plain words', async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'progressdb-cli-'));
+  try {
+    await mkdir(join(folder, 'data'));
+    await writeFile(join(folder, 'data', 'api-keys.json'), '{oops');
+    const result = await runCli(['stats', '--address', '127.0.0.1:1'], { cwd: folder });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /^progressdb: .*api-keys\.json.*not valid JSON/);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 });
