@@ -7,6 +7,7 @@ import {
   createLogger,
   shutdownTelemetry,
   startTelemetry,
+  telemetryOptionsFor,
   telemetryRuntime,
   type Logger,
 } from './telemetry/index.js';
@@ -44,8 +45,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
-  if (config.telemetry.enabled && !telemetryRuntime()) {
-    startTelemetry({ metrics: config.telemetry.metricsListen !== undefined });
+  const telemetry = telemetryOptionsFor(config.telemetry);
+  if (telemetry && !telemetryRuntime()) {
+    startTelemetry(telemetry);
     logger.warn(
       'telemetry started without its preload: metrics and storage spans only; for gRPC spans run `node --import tsx --import ./src/telemetry/preload.mjs src/main.ts` (npm start)',
     );

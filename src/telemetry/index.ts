@@ -16,6 +16,7 @@ export {
   type ObservableName,
 } from './instruments.js';
 export { serveMetrics, type MetricsEndpoint } from './metrics-endpoint.js';
+export { telemetryOptionsFor } from './preload-config.js';
 export {
   shutdownTelemetry,
   startTelemetry,

@@ -2,13 +2,24 @@ import { loadConfig } from '../config/index.js';
 import type { TelemetryOptions } from './telemetry-runtime.js';
 
 /**
+ * What to start for the telemetry settings: nothing when off, and a Prometheus reader when
+ * `/metrics` is served. One rule for the preload and for a start without it. (This module imports
+ * no OpenTelemetry code: the preload reads it before registering the ESM hook.)
+ */
+export function telemetryOptionsFor(settings: {
+  readonly enabled: boolean;
+  readonly metricsListen: unknown;
+}): TelemetryOptions | undefined {
+  return settings.enabled ? { metrics: settings.metricsListen !== undefined } : undefined;
+}
+
+/**
  * What the preload should start, read from the same configuration `main.ts` loads: nothing when
  * telemetry is off or the configuration is invalid (main.ts then reports every problem).
  */
 export function telemetryFromConfig(): TelemetryOptions | undefined {
   try {
-    const { telemetry } = loadConfig();
-    return telemetry.enabled ? { metrics: telemetry.metricsListen !== undefined } : undefined;
+    return telemetryOptionsFor(loadConfig().telemetry);
   } catch {
     return undefined;
   }
