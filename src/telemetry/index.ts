@@ -16,7 +16,7 @@ export {
   type ObservableName,
 } from './instruments.js';
 export { serveMetrics, type MetricsEndpoint } from './metrics-endpoint.js';
-export { telemetryOptionsFor } from './preload-config.js';
+export { telemetryOptionsFor } from './telemetry-options.js';
 export {
   shutdownTelemetry,
   startTelemetry,
