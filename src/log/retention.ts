@@ -252,7 +252,7 @@ export class Retention {
         trimVersions(tx, number, batch, refs, this.#now()),
       );
     }
-    this.#log.reader.opened.forgetThread(number);
+    this.#log.reader.forgetThread(number);
   }
 
   /** How many of versions 1..`upTo` of a message still have their `versions` row. */

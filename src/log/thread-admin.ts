@@ -71,7 +71,7 @@ export class ThreadAdmin {
       tx.del(Family.indexes, keys.threadIdIndexKey(threadId));
     });
     this.#keys.forget(number);
-    this.#log.reader.opened.forgetThread(number);
+    this.#log.reader.forgetThread(number);
 
     let events = 0n;
     const removed = { threads: 0n, deletedThreads: 0n, messages: 0n, deletedMessages: 0n };

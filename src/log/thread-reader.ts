@@ -3,6 +3,7 @@ import { messageNotFound, threadNotFound } from './errors.js';
 import type { DataKey } from '../crypto/index.js';
 import { access, type Actor } from './access-rules.js';
 import { OpenedMessages, openEvent, openThread } from './message-sealing.js';
+import { OpenedViews } from './opened-views.js';
 import { readCounter } from './projector.js';
 import type { KeyHold, ThreadKeys } from './thread-keys.js';
 import { findThread } from './commands.js';
@@ -59,10 +60,18 @@ export class ThreadReader {
   readonly #keys: ThreadKeys;
   /** Opened message versions, so hot pages are decrypted once. */
   readonly opened = new OpenedMessages(20_000);
+  /** Opened views of the scroll-back index, so hot pages are neither decoded nor decrypted again. */
+  readonly views = new OpenedViews(10_000, this.opened);
 
   constructor(store: RocksStore, keys: ThreadKeys) {
     this.#keys = keys;
     this.#store = store;
+  }
+
+  /** Forgets what the caches hold of thread `number`: its plaintext must not outlive a purge. */
+  forgetThread(number: bigint): void {
+    this.views.forgetThread(number);
+    this.opened.forgetThread(number);
   }
 
   /** The exact totals (threads, messages, events …), kept in the same batches as the events. */
@@ -220,12 +229,9 @@ export class ThreadReader {
     viewer: Actor = SERVICE,
   ): Promise<MessagePage> {
     const found = this.thread(threadId, includeDeleted, viewer);
-    const number = found.number;
-    const page = this.#listMessages(found, pageSize, anchor, includeDeleted);
-    return this.#withKey(number, threadId, (key) => ({
-      ...page,
-      messages: page.messages.map((view) => this.opened.openView(number, threadId, view, key)),
-    }));
+    return this.#withKey(found.number, threadId, (key) =>
+      this.#listMessages(found, pageSize, anchor, includeDeleted, key),
+    );
   }
 
   #listMessages(
@@ -233,27 +239,32 @@ export class ThreadReader {
     pageSize: number,
     anchor: PageAnchor,
     includeDeleted: boolean,
+    key: DataKey | undefined,
   ): MessagePage {
     // No seq lies past the head: clamping anchors there changes no page and keeps seq + 1 in u64.
     const end = record.revision + 1n;
     const clamp = (seq: bigint): bigint => (seq > end ? end : seq);
     const take = (from: bigint, to: bigint | undefined, reverse: boolean, limit: number) =>
-      this.#collect(number, from, to, reverse, limit, includeDeleted);
+      this.#collect(number, record.id, key, { from, to, reverse, limit, includeDeleted });
     let before: MessageViewRecord[] = [];
     let after: MessageViewRecord[] = [];
     let pivot: bigint;
+    // One message past the page, read with it, answers has_more on that side without a scan of its own.
+    let moreBefore: boolean | undefined;
+    let moreAfter: boolean | undefined;
     switch (anchor.kind) {
       case 'newest':
-        pivot = record.revision + 1n;
-        before = take(0n, pivot, true, pageSize);
+        pivot = end;
+        before = take(0n, pivot, true, pageSize + 1);
+        moreAfter = false;
         break;
       case 'before_seq':
         pivot = clamp(anchor.seq);
-        before = take(0n, pivot, true, pageSize);
+        before = take(0n, pivot, true, pageSize + 1);
         break;
       case 'after_seq':
         pivot = clamp(anchor.seq) + 1n;
-        after = take(pivot, undefined, false, pageSize);
+        after = take(pivot, undefined, false, pageSize + 1);
         break;
       case 'around_seq':
       case 'around_message_id': {
@@ -275,26 +286,41 @@ export class ThreadReader {
         break;
       }
     }
+    if (before.length > pageSize) {
+      before.length = pageSize;
+      moreBefore = true;
+    } else if (anchor.kind === 'newest' || anchor.kind === 'before_seq') moreBefore = false;
+    if (after.length > pageSize) {
+      after.length = pageSize;
+      moreAfter = true;
+    } else if (anchor.kind === 'after_seq') moreAfter = false;
     before.reverse();
     const messages = [...before, ...after];
     const first = messages[0]?.message?.seq ?? pivot;
     const last = messages[messages.length - 1]?.message?.seq ?? pivot - 1n;
     return {
       messages,
-      hasMoreBefore: take(0n, first, true, 1).length > 0,
-      hasMoreAfter: take(last + 1n, undefined, false, 1).length > 0,
+      hasMoreBefore: moreBefore ?? take(0n, first, true, 1).length > 0,
+      hasMoreAfter:
+        moreAfter ?? (last + 1n < end && take(last + 1n, undefined, false, 1).length > 0),
       threadRevision: record.revision,
     };
   }
 
+  /** Up to `limit` opened views from seq `from` (inclusive) to `to` (exclusive), in scan order. */
   #collect(
     thread: bigint,
-    from: bigint,
-    to: bigint | undefined,
-    reverse: boolean,
-    limit: number,
-    includeDeleted: boolean,
+    threadId: string,
+    key: DataKey | undefined,
+    range: {
+      from: bigint;
+      to: bigint | undefined;
+      reverse: boolean;
+      limit: number;
+      includeDeleted: boolean;
+    },
   ): MessageViewRecord[] {
+    const { from, to, reverse, limit, includeDeleted } = range;
     const out: MessageViewRecord[] = [];
     let low = from;
     let high = to;
@@ -307,7 +333,7 @@ export class ThreadReader {
         limit: chunk,
       });
       for (const value of values) {
-        const view = records.messageView.decode(value);
+        const view = this.views.open(thread, threadId, value, key);
         const seq = view.message?.seq ?? 0n;
         if (reverse) high = seq;
         else low = seq + 1n;

@@ -32,7 +32,12 @@ import {
   pageResponse,
   versionsResponse,
 } from './wire-encoding.js';
-import { toWireEvent, toWireMessage, toWireMessageVersion } from './wire-mapping.js';
+import {
+  toWireEvent,
+  toWireMessage,
+  toWireMessageBytes,
+  toWireMessageVersion,
+} from './wire-mapping.js';
 
 const DEFAULT_PAGE_SIZE = 50;
 const DEFAULT_EVENT_LIMIT = 100;
@@ -183,7 +188,9 @@ export function messageService(
         request.includeDeleted,
         actor(context),
       );
-      const messages = page.messages.map((view) => toWireMessage(threadId, view, context.userId));
+      const messages = page.messages.map((view) =>
+        toWireMessageBytes(threadId, view, context.userId),
+      );
       if (order === 'desc') messages.reverse();
       return pageResponse(messages, page);
     }),

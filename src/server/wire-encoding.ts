@@ -120,13 +120,32 @@ export function versionsResponse(outs: readonly MessageOut[]): EncodedResponse {
   return appendResponse(outs, 0n);
 }
 
-/** ListMessagesResponse. */
+/** The writer of `encodeMessage`: its output is nested in responses the shared writer is encoding. */
+let messageWriter = new BinaryWriter();
+
+/** One message's encoding (a `Message`), to splice into responses with `pageResponse`. */
+export function encodeMessage(out: MessageOut): Buffer {
+  let bytes: Uint8Array;
+  try {
+    writeMessage(messageWriter, out);
+    bytes = messageWriter.finish();
+  } catch (error) {
+    messageWriter = new BinaryWriter();
+    throw error;
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** ListMessagesResponse; a message may come encoded already (`encodeMessage`). */
 export function pageResponse(
-  outs: readonly MessageOut[],
+  outs: readonly (MessageOut | Buffer)[],
   page: { hasMoreBefore: boolean; hasMoreAfter: boolean; threadRevision: bigint },
 ): EncodedResponse {
   return encoded((writer) => {
-    for (const out of outs) nested(writer, 1, (w) => writeMessage(w, out));
+    for (const out of outs) {
+      if (Buffer.isBuffer(out)) writer.uint32(tag(1)).bytes(out);
+      else nested(writer, 1, (w) => writeMessage(w, out));
+    }
     if (page.hasMoreBefore) writer.uint32(16).bool(true);
     if (page.hasMoreAfter) writer.uint32(24).bool(true);
     if (page.threadRevision !== 0n) writer.uint32(32).uint64(page.threadRevision);

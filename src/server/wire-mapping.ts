@@ -1,6 +1,6 @@
 import type { Event, Message } from '../gen/progressdb/v1/types.js';
 import type { EventRecord, MessageRecord, MessageViewRecord, ThreadRecord } from '../log/index.js';
-import type { EventOut, MessageOut, ThreadOut } from './wire-encoding.js';
+import { encodeMessage, type EventOut, type MessageOut, type ThreadOut } from './wire-encoding.js';
 
 function date(ms: bigint): Date {
   return new Date(Number(ms));
@@ -41,6 +41,28 @@ export function toWireMessage(
     me: viewerId !== '' && reaction.userIds.includes(viewerId),
   }));
   return out;
+}
+
+/**
+ * Wire encodings of views without reactions, the same for every viewer, by view identity: the
+ * reader hands back the same (immutable) view object while the stored row is unchanged, so a hot
+ * page is encoded once. Entries go with their views.
+ */
+const encodedViews = new WeakMap<MessageViewRecord, Buffer>();
+
+/** A message's latest view for the wire, encoded once per view when no `me` depends on the viewer. */
+export function toWireMessageBytes(
+  threadId: string,
+  view: MessageViewRecord,
+  viewerId: string,
+): MessageOut | Buffer {
+  if (view.reactions.length > 0) return toWireMessage(threadId, view, viewerId);
+  let bytes = encodedViews.get(view);
+  if (!bytes) {
+    bytes = encodeMessage(toWireMessage(threadId, view, viewerId));
+    encodedViews.set(view, bytes);
+  }
+  return bytes;
 }
 
 /** A thread record for the wire. */

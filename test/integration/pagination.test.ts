@@ -553,3 +553,65 @@ void test('page_size 1000 over more than 1000 messages (appended with AppendMess
     assert.equal(error.metadata.field, 'page_size');
   }
 });
+
+void test('a page read again shows every change since (the read caches never serve a stale message)', async () => {
+  const threadId = fresh('changes');
+  const bob = server.api('bob');
+  await alice.messages.appendMessages({
+    threadId,
+    createThread: true,
+    messages: [
+      { messageId: 'a', role: 'user', body: 'first' },
+      { messageId: 'b', role: 'user', body: 'second' },
+    ],
+  });
+  await alice.threads.addMembers({ threadId, userIds: ['bob'] });
+  const read = async (api: Api) => {
+    const response = await api.messages.listMessages({ threadId, includeDeleted: true });
+    return response.messages.map((m) => ({
+      id: m.id,
+      body: m.body as unknown,
+      version: m.version,
+      deleted: m.deleted,
+      replies: m.replyCount,
+      reactions: m.reactions.map((r) => `${r.reaction}:${r.count}:${r.me}`),
+    }));
+  };
+  // Warm every cache, as alice and as bob.
+  assert.deepEqual(
+    (await read(alice)).map((m) => m.body),
+    ['first', 'second'],
+  );
+  assert.deepEqual(
+    (await read(bob)).map((m) => m.body),
+    ['first', 'second'],
+  );
+
+  await alice.messages.editMessage({ threadId, messageId: 'a', body: 'first, edited' });
+  await bob.messages.addReaction({ threadId, messageId: 'b', reaction: 'ok' });
+  await bob.messages.appendMessage({
+    threadId,
+    messageId: 'c',
+    role: 'user',
+    body: 'reply',
+    replyToId: 'a',
+  });
+  const expected = (me: boolean) => [
+    { id: 'a', body: 'first, edited', version: 2, deleted: false, replies: 1, reactions: [] },
+    { id: 'b', body: 'second', version: 1, deleted: false, replies: 0, reactions: [`ok:1:${me}`] },
+    { id: 'c', body: 'reply', version: 1, deleted: false, replies: 0, reactions: [] },
+  ];
+  assert.deepEqual(await read(alice), expected(false));
+  assert.deepEqual(await read(bob), expected(true));
+
+  await alice.messages.deleteMessage({ threadId, messageId: 'a' });
+  await bob.messages.removeReaction({ threadId, messageId: 'b', reaction: 'ok' });
+  const [a, b] = await read(alice);
+  assert.equal(a?.deleted, true);
+  assert.equal(a?.version, 3);
+  assert.deepEqual(b?.reactions, []);
+  assert.deepEqual(
+    (await alice.messages.listMessages({ threadId })).messages.map((m) => m.id),
+    ['b', 'c'],
+  );
+});
