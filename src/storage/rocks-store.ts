@@ -2,6 +2,7 @@ import { RocksLevel, type ColumnHandle } from '@nxtedition/rocksdb';
 import { attributeSets, Attr, SpanName, startChildSpan } from '../telemetry/index.js';
 import { ALL_FAMILIES, Family, type FamilyName } from './column-families.js';
 import { CommitWorker } from './commit-worker.js';
+import { RowCache } from './row-cache.js';
 import { StorageGauges, type FamilySize } from './storage-gauges.js';
 
 const SCAN_ATTRIBUTES = attributeSets(Attr.family, ALL_FAMILIES);
@@ -45,6 +46,9 @@ const LARGE_FAMILIES: ReadonlySet<FamilyName> = new Set([
  */
 const LARGE_FAMILY_OPTIONS = { compaction: 'level', memtableMemoryBudget: 32 * 1024 * 1024 };
 
+/** The most rows of the hot-row cache (thread records, thread ids, data keys, totals). */
+const HOT_ROWS = 20_000;
+
 /**
  * RocksDB with ProgressDB's column families: synchronous point reads, range scans and atomic
  * cross-family batches. Data flow: log ⇄ group-commit writer ⇄ RocksStore ⇄ RocksDB.
@@ -53,6 +57,7 @@ export class RocksStore {
   readonly #db: RocksLevel;
   readonly #columns: Record<FamilyName, ColumnHandle>;
   readonly #gauges: StorageGauges;
+  readonly #hot = new RowCache(HOT_ROWS);
   #commits: CommitWorker | undefined;
 
   private constructor(db: RocksLevel, location: string) {
@@ -90,12 +95,19 @@ export class RocksStore {
     return this.#gauges.familySizes();
   }
 
-  /** The value at `key`, or undefined. */
+  /**
+   * The value at `key`, or undefined. Rows every write reads (thread records, thread ids, data
+   * keys, totals) come from a write-through cache; the buffer must not be modified.
+   */
   get(family: FamilyName, key: Buffer): Buffer | undefined {
-    return this.#db._getManySync([key], {
+    const cached = this.#hot.get(family, key);
+    if (cached !== undefined) return cached ?? undefined;
+    const value = this.#db._getManySync([key], {
       column: this.#columns[family],
       valueEncoding: 'buffer',
     })[0];
+    this.#hot.remember(family, key, value);
+    return value;
   }
 
   /** The values at `keys`, in order (undefined where absent). */
@@ -192,6 +204,7 @@ export class RocksStore {
         else batch._del(op.key, { column });
       }
       batch._writeSync({ sync });
+      this.#hot.apply(ops);
     } finally {
       batch._closeSync();
     }
@@ -203,7 +216,10 @@ export class RocksStore {
    */
   commit(ops: readonly BatchOp[], sync: boolean): Promise<number> {
     this.#commits ??= new CommitWorker(this.#db.handle);
-    return this.#commits.write(ops, sync);
+    return this.#commits.write(ops, sync).then((micros) => {
+      this.#hot.apply(ops);
+      return micros;
+    });
   }
 
   /** Takes note of commits the commit thread has finished (cheap; call it often). */
