@@ -21,6 +21,9 @@ const config = loadConfig({
     PROGRESSDB_ADMIN_KEYS: 'logprof-admin-key-0123456789',
     PROGRESSDB_METRICS_LISTEN: 'off',
     PROGRESSDB_TELEMETRY: process.env.PROGRESSDB_TELEMETRY ?? 'off',
+    ...(process.env.PROGRESSDB_WRITER_MAX_GROUP_COMMANDS
+      ? { PROGRESSDB_WRITER_MAX_GROUP_COMMANDS: process.env.PROGRESSDB_WRITER_MAX_GROUP_COMMANDS }
+      : {}),
   },
 });
 const app = await startApp(config, createLogger({ level: 'silent' }));
@@ -66,6 +69,8 @@ if (session) {
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
 }
+let groups = 0;
+app.log.onCommit(() => groups++);
 const elu0 = performance.eventLoopUtilization();
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
@@ -82,7 +87,8 @@ const messages = calls * batch;
 console.log(
   `batch ${batch} x ${calls} calls, ${inflight} in flight: ${Math.round((messages / wall) * 1000)} msg/s wall; ` +
     `main thread busy ${((elu.active / messages) * 1000).toFixed(1)} µs/msg (ELU ${(elu.utilization * 100).toFixed(0)} %); ` +
-    `process CPU ${(((cpu.user + cpu.system) / 1000 / messages) * 1000).toFixed(1)} µs/msg`,
+    `process CPU ${(((cpu.user + cpu.system) / 1000 / messages) * 1000).toFixed(1)} µs/msg; ` +
+    `${groups} group commits (${(calls / groups).toFixed(1)} calls each)`,
 );
 if (session && profileFile) {
   const { profile } = await session.post('Profiler.stop');

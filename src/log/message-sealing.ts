@@ -166,6 +166,14 @@ export class OpenedMessages {
       : view;
   }
 
+  /** How many opened messages of thread `number` are cached. */
+  countThread(number: bigint): number {
+    const prefix = `${number}/`;
+    let count = 0;
+    for (const id of this.#entries.keys()) if (id.startsWith(prefix)) count++;
+    return count;
+  }
+
   /** Forgets every opened message of thread `number` (purges). */
   forgetThread(number: bigint): void {
     const prefix = `${number}/`;

@@ -59,6 +59,14 @@ export class OpenedViews {
     return view;
   }
 
+  /** How many views of thread `number` are cached. */
+  countThread(number: bigint): number {
+    const prefix = `${number}/`;
+    let count = 0;
+    for (const id of this.#entries.keys()) if (id.startsWith(prefix)) count++;
+    return count;
+  }
+
   /** Forgets every view of thread `number` (purges). */
   forgetThread(number: bigint): void {
     const prefix = `${number}/`;

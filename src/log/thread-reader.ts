@@ -74,6 +74,11 @@ export class ThreadReader {
     this.opened.forgetThread(number);
   }
 
+  /** How many opened (plaintext) entries of thread `number` the caches hold. */
+  cachedEntries(number: bigint): number {
+    return this.views.countThread(number) + this.opened.countThread(number);
+  }
+
   /** The exact totals (threads, messages, events …), kept in the same batches as the events. */
   counters(): Record<CounterName, bigint> {
     const totals = {} as Record<CounterName, bigint>;

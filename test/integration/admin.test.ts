@@ -70,8 +70,14 @@ test('PurgeThread removes every row of the thread, its data key first, and nothi
     await alice.messages.addReaction({ threadId: 'gone', messageId: 'm1', reaction: 'x' });
     await alice.threads.addMembers({ threadId: 'gone', userIds: ['carol'] });
 
+    // Reading the thread fills the caches of opened messages; the purge must empty them.
+    await alice.messages.listMessages({ threadId: 'gone' });
+    await alice.messages.listMessageVersions({ threadId: 'gone', messageId: 'm1' });
+    const number = server.app.log.reader.threadNumber('gone');
+    assert.ok(number !== undefined && server.app.log.reader.cachedEntries(number) > 0);
     const purged = await admin(server).admin.purgeThread({ threadId: 'gone' });
     assert.deepEqual(purged, { threadId: 'gone', eventsRemoved: 6n });
+    assert.equal(server.app.log.reader.cachedEntries(number), 0, 'no plaintext outlives the purge');
     const missing = await failure(
       alice.threads.getThread({ threadId: 'gone', includeDeleted: true }),
     );
