@@ -130,3 +130,16 @@ test('a row that is not a view is refused as corrupt, not cached', () => {
     /could not be decoded/,
   );
 });
+
+test('the cache also keeps to a byte budget: large rows push out old ones', () => {
+  const row = (seq: bigint) =>
+    stored({ message: message(seq, 'x'.repeat(1_000)), reactions: [], replyCount: 0 });
+  const budget = row(1n).length * 2;
+  const views = new OpenedViews(100, new OpenedMessages(100), budget);
+  const one = views.open(1n, 't-1', row(1n), key);
+  const two = views.open(1n, 't-1', row(2n), key);
+  views.open(1n, 't-1', row(3n), key);
+  assert.notEqual(views.open(1n, 't-1', row(1n), key), one, 'seq 1 went over the budget');
+  assert.notEqual(views.open(1n, 't-1', row(2n), key), two, 'and seq 2 after it');
+  assert.equal(views.countThread(1n), 2);
+});

@@ -19,11 +19,15 @@ interface Entry {
  */
 export class OpenedViews {
   readonly #max: number;
+  readonly #maxBytes: number;
   readonly #opened: OpenedMessages;
   readonly #entries = new Map<string, Entry>();
+  /** Stored bytes of the entries (each also holds its plaintext and, in the server, its encoding). */
+  #bytes = 0;
 
-  constructor(maxEntries: number, opened: OpenedMessages) {
+  constructor(maxEntries: number, opened: OpenedMessages, maxBytes = 16 * 1024 * 1024) {
     this.#max = maxEntries;
+    this.#maxBytes = maxBytes;
     this.#opened = opened;
   }
 
@@ -49,14 +53,23 @@ export class OpenedViews {
     }
     const view = this.#opened.openView(number, threadId, records.messageView.decode(stored), key);
     if (id !== undefined) {
-      this.#entries.delete(id);
+      this.#delete(id);
       this.#entries.set(id, { stored, view });
-      if (this.#entries.size > this.#max) {
+      this.#bytes += stored.length;
+      while (this.#entries.size > this.#max || this.#bytes > this.#maxBytes) {
         const oldest = this.#entries.keys().next().value;
-        if (oldest !== undefined) this.#entries.delete(oldest);
+        if (oldest === undefined) break;
+        this.#delete(oldest);
       }
     }
     return view;
+  }
+
+  #delete(id: string): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    this.#bytes -= entry.stored.length;
+    this.#entries.delete(id);
   }
 
   /** How many views of thread `number` are cached. */
@@ -70,7 +83,7 @@ export class OpenedViews {
   /** Forgets every view of thread `number` (purges). */
   forgetThread(number: bigint): void {
     const prefix = `${number}/`;
-    for (const id of this.#entries.keys()) if (id.startsWith(prefix)) this.#entries.delete(id);
+    for (const id of [...this.#entries.keys()]) if (id.startsWith(prefix)) this.#delete(id);
   }
 }
 

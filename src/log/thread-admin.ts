@@ -101,6 +101,9 @@ export class ThreadAdmin {
     }
     await this.#deleteRange(Family.versions, keys.threadRange(number));
     await this.#deleteRange(Family.tails, keys.threadRange(number));
+    // A read that held the key from before the purge may have opened rows since: now that they
+    // are gone, nothing can put them back.
+    this.#log.reader.forgetThread(number);
     await this.#deleteRange(Family.indexes, IndexPrefixes.messageIds(number));
     await this.#deleteRange(Family.indexes, IndexPrefixes.requestIds(number));
     await this.#log.runJob((tx) => {

@@ -269,7 +269,7 @@ export class ThreadReader {
         break;
       case 'after_seq':
         pivot = clamp(anchor.seq) + 1n;
-        after = take(pivot, undefined, false, pageSize + 1);
+        after = take(pivot, end, false, pageSize + 1);
         break;
       case 'around_seq':
       case 'around_message_id': {
@@ -284,7 +284,7 @@ export class ThreadReader {
         }
         const half = Math.floor(pageSize / 2);
         before = take(0n, pivot, true, half);
-        after = take(pivot, undefined, false, pageSize - before.length);
+        after = take(pivot, end, false, pageSize - before.length);
         if (before.length + after.length < pageSize && before.length === half) {
           before = take(0n, pivot, true, pageSize - after.length);
         }
@@ -306,8 +306,7 @@ export class ThreadReader {
     return {
       messages,
       hasMoreBefore: moreBefore ?? take(0n, first, true, 1).length > 0,
-      hasMoreAfter:
-        moreAfter ?? (last + 1n < end && take(last + 1n, undefined, false, 1).length > 0),
+      hasMoreAfter: moreAfter ?? (last + 1n < end && take(last + 1n, end, false, 1).length > 0),
       threadRevision: record.revision,
     };
   }

@@ -203,7 +203,12 @@ export class RocksStore {
         if (op.type === 'put') batch._put(op.key, op.value, { column });
         else batch._del(op.key, { column });
       }
-      batch._writeSync({ sync });
+      try {
+        batch._writeSync({ sync });
+      } catch (error) {
+        this.#hot.clear();
+        throw error;
+      }
       this.#hot.apply(ops);
     } finally {
       batch._closeSync();
@@ -216,10 +221,17 @@ export class RocksStore {
    */
   commit(ops: readonly BatchOp[], sync: boolean): Promise<number> {
     this.#commits ??= new CommitWorker(this.#db.handle);
-    return this.#commits.write(ops, sync).then((micros) => {
-      this.#hot.apply(ops);
-      return micros;
-    });
+    return this.#commits.write(ops, sync).then(
+      (micros) => {
+        this.#hot.apply(ops);
+        return micros;
+      },
+      (error: unknown) => {
+        // Whether any of a failed batch reached RocksDB is unknown: read everything afresh.
+        this.#hot.clear();
+        throw error;
+      },
+    );
   }
 
   /** Takes note of commits the commit thread has finished (cheap; call it often). */

@@ -80,3 +80,15 @@ test('reads of hot rows see every committed batch, through the commit thread and
   // What the cache answers is what RocksDB holds (getMany reads it past the cache).
   assert.deepEqual(store.getMany(Family.indexes, [key, total]), [undefined, u64(2n)]);
 });
+
+test('the cache also keeps to a byte budget', () => {
+  const cache = new RowCache(100, 10);
+  cache.remember(Family.threads, threadKey(1n), Buffer.alloc(6));
+  cache.remember(Family.threads, threadKey(2n), Buffer.alloc(6));
+  assert.equal(cache.size, 1, 'two rows of 6 bytes do not fit in 10');
+  assert.equal(cache.get(Family.threads, threadKey(1n)), undefined);
+  cache.remember(Family.threads, threadKey(3n), undefined);
+  assert.equal(cache.size, 2, 'an absence costs no bytes');
+  cache.clear();
+  assert.equal(cache.size, 0);
+});

@@ -28,10 +28,13 @@ export function isHotRow(family: FamilyName, key: Buffer): boolean {
  */
 export class RowCache {
   readonly #max: number;
+  readonly #maxBytes: number;
   readonly #rows = new Map<string, Buffer | null>();
+  #bytes = 0;
 
-  constructor(maxRows: number) {
+  constructor(maxRows: number, maxBytes = 16 * 1024 * 1024) {
     this.#max = maxRows;
+    this.#maxBytes = maxBytes;
   }
 
   /** The cached row: a value, null when known absent, undefined when not cached. */
@@ -65,6 +68,7 @@ export class RowCache {
   /** Forgets everything (after writes that did not go through `apply`). */
   clear(): void {
     this.#rows.clear();
+    this.#bytes = 0;
   }
 
   /** How many rows are cached. */
@@ -73,12 +77,21 @@ export class RowCache {
   }
 
   #set(id: string, value: Buffer | null): void {
-    this.#rows.delete(id);
+    this.#delete(id);
     this.#rows.set(id, value);
-    if (this.#rows.size > this.#max) {
+    this.#bytes += value?.length ?? 0;
+    while (this.#rows.size > this.#max || this.#bytes > this.#maxBytes) {
       const oldest = this.#rows.keys().next().value;
-      if (oldest !== undefined) this.#rows.delete(oldest);
+      if (oldest === undefined) break;
+      this.#delete(oldest);
     }
+  }
+
+  #delete(id: string): void {
+    const value = this.#rows.get(id);
+    if (value === undefined) return;
+    this.#bytes -= value?.length ?? 0;
+    this.#rows.delete(id);
   }
 }
 
