@@ -1,4 +1,5 @@
 import { isSealed, open, seal, type DataKey } from '../crypto/index.js';
+import { LruCache } from '../storage/index.js';
 import { SealedContentRecord } from '../gen/progressdb/storage/v1/records.js';
 import { decryptFailed } from './errors.js';
 import {
@@ -123,11 +124,15 @@ export function isSealedMessage(message: MessageRecord): boolean {
  * Scrolling the same pages of a busy thread then decrypts each message once.
  */
 export class OpenedMessages {
-  readonly #max: number;
-  readonly #entries = new Map<string, MessageRecord>();
+  /** Each entry counts its plaintext body. */
+  readonly #entries: LruCache<MessageRecord>;
 
-  constructor(maxEntries: number) {
-    this.#max = maxEntries;
+  constructor(maxEntries: number, maxBytes = 16 * 1024 * 1024) {
+    this.#entries = new LruCache({
+      maxEntries,
+      maxBytes,
+      sizeOf: (message) => message.body.length,
+    });
   }
 
   /** Opens `message` of thread `number`, from the cache when it was opened before. @throws DECRYPT_FAILED */
@@ -140,17 +145,9 @@ export class OpenedMessages {
     if (!isSealed(message.body)) return message;
     const id = `${number}/${message.seq}/${message.version}`;
     const cached = this.#entries.get(id);
-    if (cached) {
-      this.#entries.delete(id);
-      this.#entries.set(id, cached);
-      return cached;
-    }
+    if (cached) return cached;
     const opened = openMessage(threadId, message, key);
     this.#entries.set(id, opened);
-    if (this.#entries.size > this.#max) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
     return opened;
   }
 
@@ -168,15 +165,11 @@ export class OpenedMessages {
 
   /** How many opened messages of thread `number` are cached. */
   countThread(number: bigint): number {
-    const prefix = `${number}/`;
-    let count = 0;
-    for (const id of this.#entries.keys()) if (id.startsWith(prefix)) count++;
-    return count;
+    return this.#entries.countPrefix(`${number}/`);
   }
 
   /** Forgets every opened message of thread `number` (purges). */
   forgetThread(number: bigint): void {
-    const prefix = `${number}/`;
-    for (const id of this.#entries.keys()) if (id.startsWith(prefix)) this.#entries.delete(id);
+    this.#entries.deletePrefix(`${number}/`);
   }
 }

@@ -1,4 +1,5 @@
 import type { DataKey } from '../crypto/index.js';
+import { LruCache } from '../storage/index.js';
 import type { OpenedMessages } from './message-sealing.js';
 import { records, type MessageViewRecord } from './record-codec.js';
 
@@ -18,17 +19,13 @@ interface Entry {
  * no plaintext outlives the key).
  */
 export class OpenedViews {
-  readonly #max: number;
-  readonly #maxBytes: number;
   readonly #opened: OpenedMessages;
-  readonly #entries = new Map<string, Entry>();
-  /** Stored bytes of the entries (each also holds its plaintext and, in the server, its encoding). */
-  #bytes = 0;
+  /** Each entry's stored bytes count; it also holds its plaintext and, in the server, its encoding. */
+  readonly #entries: LruCache<Entry>;
 
   constructor(maxEntries: number, opened: OpenedMessages, maxBytes = 16 * 1024 * 1024) {
-    this.#max = maxEntries;
-    this.#maxBytes = maxBytes;
     this.#opened = opened;
+    this.#entries = new LruCache({ maxEntries, maxBytes, sizeOf: (entry) => entry.stored.length });
   }
 
   /**
@@ -43,47 +40,21 @@ export class OpenedViews {
   ): MessageViewRecord {
     const seq = peekViewSeq(stored);
     const id = seq === undefined ? undefined : `${number}/${seq}`;
-    if (id !== undefined) {
-      const cached = this.#entries.get(id);
-      if (cached?.stored.equals(stored)) {
-        this.#entries.delete(id);
-        this.#entries.set(id, cached);
-        return cached.view;
-      }
-    }
+    const cached = id === undefined ? undefined : this.#entries.get(id);
+    if (cached?.stored.equals(stored)) return cached.view;
     const view = this.#opened.openView(number, threadId, records.messageView.decode(stored), key);
-    if (id !== undefined) {
-      this.#delete(id);
-      this.#entries.set(id, { stored, view });
-      this.#bytes += stored.length;
-      while (this.#entries.size > this.#max || this.#bytes > this.#maxBytes) {
-        const oldest = this.#entries.keys().next().value;
-        if (oldest === undefined) break;
-        this.#delete(oldest);
-      }
-    }
+    if (id !== undefined) this.#entries.set(id, { stored, view });
     return view;
-  }
-
-  #delete(id: string): void {
-    const entry = this.#entries.get(id);
-    if (!entry) return;
-    this.#bytes -= entry.stored.length;
-    this.#entries.delete(id);
   }
 
   /** How many views of thread `number` are cached. */
   countThread(number: bigint): number {
-    const prefix = `${number}/`;
-    let count = 0;
-    for (const id of this.#entries.keys()) if (id.startsWith(prefix)) count++;
-    return count;
+    return this.#entries.countPrefix(`${number}/`);
   }
 
   /** Forgets every view of thread `number` (purges). */
   forgetThread(number: bigint): void {
-    const prefix = `${number}/`;
-    for (const id of [...this.#entries.keys()]) if (id.startsWith(prefix)) this.#delete(id);
+    this.#entries.deletePrefix(`${number}/`);
   }
 }
 

@@ -17,3 +17,4 @@ export {
   type WriteJob,
   type WriteTransaction,
 } from './group-commit-writer.js';
+export { LruCache } from './lru-cache.js';

@@ -1,5 +1,6 @@
 import { Family, type FamilyName } from './column-families.js';
 import { IndexPrefix } from './keys.js';
+import { LruCache } from './lru-cache.js';
 import type { BatchOp } from './rocks-store.js';
 
 /**
@@ -27,31 +28,24 @@ export function isHotRow(family: FamilyName, key: Buffer): boolean {
  * must not modify them (nothing does: rows are decoded, never written into).
  */
 export class RowCache {
-  readonly #max: number;
-  readonly #maxBytes: number;
-  readonly #rows = new Map<string, Buffer | null>();
-  #bytes = 0;
+  readonly #rows: LruCache<Buffer | null>;
 
   constructor(maxRows: number, maxBytes = 16 * 1024 * 1024) {
-    this.#max = maxRows;
-    this.#maxBytes = maxBytes;
+    this.#rows = new LruCache({
+      maxEntries: maxRows,
+      maxBytes,
+      sizeOf: (value) => value?.length ?? 0,
+    });
   }
 
   /** The cached row: a value, null when known absent, undefined when not cached. */
   get(family: FamilyName, key: Buffer): Buffer | null | undefined {
-    if (!isHotRow(family, key)) return undefined;
-    const id = rowId(family, key);
-    const value = this.#rows.get(id);
-    if (value !== undefined) {
-      this.#rows.delete(id);
-      this.#rows.set(id, value);
-    }
-    return value;
+    return isHotRow(family, key) ? this.#rows.get(rowId(family, key)) : undefined;
   }
 
   /** Remembers what a point read found (undefined: absent). */
   remember(family: FamilyName, key: Buffer, value: Buffer | undefined): void {
-    if (isHotRow(family, key)) this.#set(rowId(family, key), value ?? null);
+    if (isHotRow(family, key)) this.#rows.set(rowId(family, key), value ?? null);
   }
 
   /** Applies a batch that is now written. */
@@ -60,38 +54,18 @@ export class RowCache {
       if (!isHotRow(op.family, op.key)) continue;
       const id = rowId(op.family, op.key);
       // Only rows read since are worth keeping: a write alone does not make a row hot.
-      if (!this.#rows.has(id)) continue;
-      this.#set(id, op.type === 'put' ? op.value : null);
+      if (this.#rows.has(id)) this.#rows.set(id, op.type === 'put' ? op.value : null);
     }
   }
 
   /** Forgets everything (after writes that did not go through `apply`). */
   clear(): void {
     this.#rows.clear();
-    this.#bytes = 0;
   }
 
   /** How many rows are cached. */
   get size(): number {
     return this.#rows.size;
-  }
-
-  #set(id: string, value: Buffer | null): void {
-    this.#delete(id);
-    this.#rows.set(id, value);
-    this.#bytes += value?.length ?? 0;
-    while (this.#rows.size > this.#max || this.#bytes > this.#maxBytes) {
-      const oldest = this.#rows.keys().next().value;
-      if (oldest === undefined) break;
-      this.#delete(oldest);
-    }
-  }
-
-  #delete(id: string): void {
-    const value = this.#rows.get(id);
-    if (value === undefined) return;
-    this.#bytes -= value?.length ?? 0;
-    this.#rows.delete(id);
   }
 }
 
