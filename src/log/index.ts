@@ -12,6 +12,7 @@ export { RetentionScheduler, type RetentionRunListener } from './retention-sched
 export { isSealedMessage } from './message-sealing.js';
 export { readCounter } from './projector.js';
 export { records } from './record-codec.js';
+export { ReusableWriter } from './reusable-writer.js';
 export {
   ThreadReader,
   type EventsPage,

@@ -1,4 +1,4 @@
-import { BinaryWriter, type BinaryReader } from '@bufbuild/protobuf/wire';
+import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import {
   EventRecord,
   MessageRecord,
@@ -8,32 +8,18 @@ import {
   ThreadRecord,
 } from '../gen/progressdb/storage/v1/records.js';
 import { corruptRecord } from './errors.js';
+import { ReusableWriter } from './reusable-writer.js';
 
 interface Codec<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
 }
 
-/** Past this size the shared writer's buffer is dropped after use instead of kept. */
-const MAX_KEPT_WRITER_BYTES = 1 << 20;
-let shared = new BinaryWriter();
+const recordWriter = new ReusableWriter();
 
-/**
- * Encodes with one long-lived writer: a fresh writer starts at 128 bytes and doubles (allocating
- * and copying) until the record fits, for every record; the shared one has grown once. `finish()`
- * copies the bytes out and resets it. Encoding is synchronous, so uses never interleave.
- */
+/** Encodes a record with the long-lived record writer. */
 function encodeShared<T>(codec: Codec<T>, record: T): Buffer {
-  let bytes: Uint8Array;
-  try {
-    bytes = codec.encode(record, shared).finish();
-  } catch (error) {
-    // A failed encoding leaves the writer mid-record: start over with a fresh one.
-    shared = new BinaryWriter();
-    throw error;
-  }
-  if (bytes.byteLength > MAX_KEPT_WRITER_BYTES) shared = new BinaryWriter();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return recordWriter.encode((writer) => codec.encode(record, writer));
 }
 
 function bind<T>(codec: Codec<T>, family: string) {

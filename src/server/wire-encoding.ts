@@ -1,6 +1,7 @@
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import type { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { Event, Message, Thread } from '../gen/progressdb/v1/types.js';
+import { ReusableWriter } from '../log/index.js';
 
 /**
  * Response encoding that splices stored message bodies into the wire as they are. Bodies are kept
@@ -75,29 +76,12 @@ export function writeEvent(writer: BinaryWriter, out: EventOut): void {
     nested(writer, payload.field, (w) => nested(w, 1, (m) => writeMessage(m, payload.out)));
 }
 
-/** Past this size the shared writer's buffer is dropped after use instead of kept. */
-const MAX_KEPT_WRITER_BYTES = 1 << 20;
+/** The writer every response is encoded with. */
+const responseWriter = new ReusableWriter();
 
-/**
- * The writer every response is encoded with: a fresh one starts at 128 bytes and doubles,
- * allocating and copying, until a page fits; this one has grown once. Each response is encoded
- * synchronously from start to `finish()`, which copies the bytes out and resets it.
- */
-let sharedWriter = new BinaryWriter();
-
-/** Encodes one response with the shared writer; a failed encoding leaves a fresh writer behind. */
+/** Encodes one response with the shared response writer. */
 function encoded(write: (writer: BinaryWriter) => void): EncodedResponse {
-  const writer = sharedWriter;
-  let bytes: Uint8Array;
-  try {
-    write(writer);
-    bytes = writer.finish();
-  } catch (error) {
-    sharedWriter = new BinaryWriter();
-    throw error;
-  }
-  if (bytes.byteLength > MAX_KEPT_WRITER_BYTES) sharedWriter = new BinaryWriter();
-  return new EncodedResponse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return new EncodedResponse(responseWriter.encode(write));
 }
 
 /** Responses whose field 1 is one message (GetMessage, EditMessage, AddReaction, …). */
@@ -120,20 +104,12 @@ export function versionsResponse(outs: readonly MessageOut[]): EncodedResponse {
   return appendResponse(outs, 0n);
 }
 
-/** The writer of `encodeMessage`: its output is nested in responses the shared writer is encoding. */
-let messageWriter = new BinaryWriter();
+/** The writer of `encodeMessage`: its output is nested in responses the response writer encodes. */
+const messageWriter = new ReusableWriter();
 
 /** One message's encoding (a `Message`), to splice into responses with `pageResponse`. */
 export function encodeMessage(out: MessageOut): Buffer {
-  let bytes: Uint8Array;
-  try {
-    writeMessage(messageWriter, out);
-    bytes = messageWriter.finish();
-  } catch (error) {
-    messageWriter = new BinaryWriter();
-    throw error;
-  }
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return messageWriter.encode((writer) => writeMessage(writer, out));
 }
 
 /** ListMessagesResponse; a message may come encoded already (`encodeMessage`). */
