@@ -59,9 +59,9 @@ export class ThreadReader {
 
   readonly #keys: ThreadKeys;
   /** Opened message versions, so hot pages are decrypted once. */
-  readonly opened = new OpenedMessages(20_000);
+  readonly #opened = new OpenedMessages(20_000);
   /** Opened views of the scroll-back index, so hot pages are neither decoded nor decrypted again. */
-  readonly views = new OpenedViews(10_000, this.opened);
+  readonly #views = new OpenedViews(10_000, this.#opened);
 
   constructor(store: RocksStore, keys: ThreadKeys) {
     this.#keys = keys;
@@ -70,13 +70,13 @@ export class ThreadReader {
 
   /** Forgets what the caches hold of thread `number`: its plaintext must not outlive a purge. */
   forgetThread(number: bigint): void {
-    this.views.forgetThread(number);
-    this.opened.forgetThread(number);
+    this.#views.forgetThread(number);
+    this.#opened.forgetThread(number);
   }
 
   /** How many opened (plaintext) entries of thread `number` the caches hold. */
   cachedEntries(number: bigint): number {
-    return this.views.countThread(number) + this.opened.countThread(number);
+    return this.#views.countThread(number) + this.#opened.countThread(number);
   }
 
   /** The exact totals (threads, messages, events …), kept in the same batches as the events. */
@@ -197,7 +197,7 @@ export class ThreadReader {
     const view = this.#view(number, messageId);
     if (!view || (view.message?.deleted && !includeDeleted)) throw messageNotFound(messageId);
     return this.#withKey(number, threadId, (key) =>
-      this.opened.openView(number, threadId, view, key),
+      this.#opened.openView(number, threadId, view, key),
     );
   }
 
@@ -221,7 +221,7 @@ export class ThreadReader {
       .scan(Family.versions, keys.versionRange(number, keys.readU64(seqBytes)))
       .map((row) => records.message.decode(row.value));
     return this.#withKey(number, threadId, (key) =>
-      versions.map((version) => this.opened.open(number, threadId, version, key)),
+      versions.map((version) => this.#opened.open(number, threadId, version, key)),
     );
   }
 
@@ -337,7 +337,7 @@ export class ThreadReader {
         limit: chunk,
       });
       for (const value of values) {
-        const view = this.views.open(thread, threadId, value, key);
+        const view = this.#views.open(thread, threadId, value, key);
         const seq = view.message?.seq ?? 0n;
         if (reverse) high = seq;
         else low = seq + 1n;
