@@ -110,6 +110,11 @@ export class RocksStore {
     return value;
   }
 
+  /** How many rows the hot-row cache holds (see `get`). */
+  get cachedRows(): number {
+    return this.#hot.size;
+  }
+
   /** The values at `keys`, in order (undefined where absent). */
   getMany(family: FamilyName, keys: Buffer[]): (Buffer | undefined)[] {
     if (keys.length === 0) return [];

@@ -92,3 +92,20 @@ test('the cache also keeps to a byte budget', () => {
   cache.clear();
   assert.equal(cache.size, 0);
 });
+
+test('a batch that fails empties the cache: what reached RocksDB of it is unknown', async () => {
+  const key = threadIdIndexKey('failing-batch');
+  store.get(Family.indexes, key);
+  assert.ok(store.cachedRows > 0);
+  await assert.rejects(
+    store.commit(
+      [
+        { type: 'put', family: Family.indexes, key, value: u64(9n) },
+        { type: 'put', family: 'no-such-family' as typeof Family.indexes, key, value: u64(9n) },
+      ],
+      true,
+    ),
+  );
+  assert.equal(store.cachedRows, 0);
+  assert.equal(store.get(Family.indexes, key), undefined, 'nothing of it was written');
+});
