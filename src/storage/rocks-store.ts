@@ -30,6 +30,19 @@ export interface Row {
   value: Buffer;
 }
 
+/** Runs a range read of `family` in a span (inside a traced request), with the rows it found. */
+function traced<T extends readonly unknown[]>(family: FamilyName, read: () => T): T {
+  const span = startChildSpan(SpanName.rocksScan, SCAN_ATTRIBUTES[family]);
+  if (!span) return read();
+  try {
+    const rows = read();
+    span.setAttribute(Attr.rows, rows.length);
+    return rows;
+  } finally {
+    span.end();
+  }
+}
+
 /** The families that grow with every message: their memtables dominate resident memory. */
 const LARGE_FAMILIES: ReadonlySet<FamilyName> = new Set([
   Family.events,
@@ -123,15 +136,7 @@ export class RocksStore {
 
   /** The rows in a range, in key order (or reverse), at most `limit`. Traced inside a request. */
   scan(family: FamilyName, options: ScanOptions): Row[] {
-    const span = startChildSpan(SpanName.rocksScan, SCAN_ATTRIBUTES[family]);
-    if (!span) return this.#scan(family, options);
-    try {
-      const rows = this.#scan(family, options);
-      span.setAttribute(Attr.rows, rows.length);
-      return rows;
-    } finally {
-      span.end();
-    }
+    return traced(family, () => this.#scan(family, options));
   }
 
   #scan(family: FamilyName, options: ScanOptions): Row[] {
@@ -168,15 +173,7 @@ export class RocksStore {
    * the caller can derive from the values.
    */
   scanValues(family: FamilyName, options: ScanOptions): Buffer[] {
-    const span = startChildSpan(SpanName.rocksScan, SCAN_ATTRIBUTES[family]);
-    if (!span) return this.#scanValues(family, options);
-    try {
-      const values = this.#scanValues(family, options);
-      span.setAttribute(Attr.rows, values.length);
-      return values;
-    } finally {
-      span.end();
-    }
+    return traced(family, () => this.#scanValues(family, options));
   }
 
   #scanValues(family: FamilyName, options: ScanOptions): Buffer[] {
