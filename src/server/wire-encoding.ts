@@ -104,8 +104,11 @@ export function versionsResponse(outs: readonly MessageOut[]): EncodedResponse {
   return appendResponse(outs, 0n);
 }
 
-/** The writer of `encodeMessage`: its output is nested in responses the response writer encodes. */
-const messageWriter = new ReusableWriter();
+/**
+ * The writer of `encodeMessage`: its output is nested in responses the response writer encodes,
+ * and kept in the encoded-view cache, so it is not pooled.
+ */
+const messageWriter = new ReusableWriter({ pooled: false });
 
 /** One message's encoding (a `Message`), to splice into responses with `pageResponse`. */
 export function encodeMessage(out: MessageOut): Buffer {

@@ -45,7 +45,7 @@ export class RowCache {
 
   /** Remembers what a point read found (undefined: absent). */
   remember(family: FamilyName, key: Buffer, value: Buffer | undefined): void {
-    if (isHotRow(family, key)) this.#rows.set(rowId(family, key), value ?? null);
+    if (isHotRow(family, key)) this.#rows.set(rowId(family, key), value ? unpooled(value) : null);
   }
 
   /** Applies a batch that is now written. */
@@ -54,7 +54,7 @@ export class RowCache {
       if (!isHotRow(op.family, op.key)) continue;
       const id = rowId(op.family, op.key);
       // Only rows read since are worth keeping: a write alone does not make a row hot.
-      if (this.#rows.has(id)) this.#rows.set(id, op.type === 'put' ? op.value : null);
+      if (this.#rows.has(id)) this.#rows.set(id, op.type === 'put' ? unpooled(op.value) : null);
     }
   }
 
@@ -67,6 +67,17 @@ export class RowCache {
   get size(): number {
     return this.#rows.size;
   }
+}
+
+/**
+ * `value`, or a copy in memory of its own when it is a slice of a larger buffer (Node's shared
+ * pool): a cached slice would keep the whole slab alive.
+ */
+function unpooled(value: Buffer): Buffer {
+  if (value.byteLength === value.buffer.byteLength) return value;
+  const copy = Buffer.allocUnsafeSlow(value.byteLength);
+  value.copy(copy);
+  return copy;
 }
 
 function rowId(family: FamilyName, key: Buffer): string {
