@@ -166,14 +166,14 @@ function associatedData(header: Buffer, aad: SealingAad): Buffer {
   if (!Number.isInteger(aad.version) || aad.version < 0 || aad.version > MAX_U32) {
     throw new Error(`a sealing version must be a u32, not ${aad.version}`);
   }
-  const thread = Buffer.from(aad.threadId, 'utf8');
-  const message = Buffer.from(aad.messageId, 'utf8');
-  const out = Buffer.allocUnsafe(header.length + 12 + thread.length + message.length);
+  const threadBytes = Buffer.byteLength(aad.threadId, 'utf8');
+  const messageBytes = Buffer.byteLength(aad.messageId, 'utf8');
+  const out = Buffer.allocUnsafe(header.length + 12 + threadBytes + messageBytes);
   let at = header.copy(out, 0);
-  at = out.writeUInt32BE(thread.length, at);
-  at += thread.copy(out, at);
-  at = out.writeUInt32BE(message.length, at);
-  at += message.copy(out, at);
+  at = out.writeUInt32BE(threadBytes, at);
+  at += out.write(aad.threadId, at, 'utf8');
+  at = out.writeUInt32BE(messageBytes, at);
+  at += out.write(aad.messageId, at, 'utf8');
   out.writeUInt32BE(aad.version, at);
   return out;
 }

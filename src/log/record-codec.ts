@@ -40,21 +40,40 @@ function bind<T>(codec: Codec<T>, family: string) {
 
 const EVENT_MESSAGE_FIELDS = { messageCreated: 15, messageEdited: 16, messageDeleted: 17 } as const;
 
-/** A varint (for tags and lengths, which stay far below 2^31). */
-function varint(value: number): Buffer {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest > 0x7f) {
-    bytes.push((rest & 0x7f) | 0x80);
-    rest >>>= 7;
-  }
-  bytes.push(rest);
-  return Buffer.from(bytes);
+/** Bytes of a varint (for tags and lengths, which stay far below 2^31). */
+function varintBytes(value: number): number {
+  let bytes = 1;
+  for (let rest = value; rest > 0x7f; rest >>>= 7) bytes++;
+  return bytes;
 }
 
-/** `bytes` as length-delimited field `field`: what an encoder writes for an embedded message. */
-function embedded(field: number, bytes: Buffer): Buffer[] {
-  return [varint((field << 3) | 2), varint(bytes.length), bytes];
+/** Writes a varint at `offset`; returns the offset after it. */
+function writeVarint(out: Buffer, offset: number, value: number): number {
+  let at = offset;
+  let rest = value;
+  while (rest > 0x7f) {
+    out[at++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  out[at++] = rest;
+  return at;
+}
+
+/**
+ * `head` followed by `bytes` as length-delimited field `field` (what an encoder writes for an
+ * embedded message), in one buffer.
+ */
+function withEmbedded(head: Buffer | undefined, field: number, bytes: Buffer): Buffer {
+  const tag = (field << 3) | 2;
+  const headBytes = head?.length ?? 0;
+  const out = Buffer.allocUnsafe(
+    headBytes + varintBytes(tag) + varintBytes(bytes.length) + bytes.length,
+  );
+  if (head) head.copy(out, 0);
+  let at = writeVarint(out, headBytes, tag);
+  at = writeVarint(out, at, bytes.length);
+  bytes.copy(out, at);
+  return out;
 }
 
 /**
@@ -70,11 +89,11 @@ export const embedding = {
       throw new Error(`event ${event.revision} does not carry a message`);
     }
     const head = encodeShared(EventRecord, { ...event, payload: undefined });
-    return Buffer.concat([head, ...embedded(EVENT_MESSAGE_FIELDS[kind], message)]);
+    return withEmbedded(head, EVENT_MESSAGE_FIELDS[kind], message);
   },
   /** The view of a new message: no reactions, no replies. */
   newView(message: Buffer): Buffer {
-    return Buffer.concat(embedded(1, message));
+    return withEmbedded(undefined, 1, message);
   },
 };
 

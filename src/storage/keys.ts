@@ -33,9 +33,18 @@ export const Counter = {
 /** The name of a counter. */
 export type CounterName = (typeof Counter)[keyof typeof Counter];
 
-/** `indexes` key of a counter. */
+const COUNTER_KEYS = new Map<CounterName, Buffer>(
+  Object.values(Counter).map((name) => [
+    name,
+    Buffer.concat([Buffer.from([IndexPrefix.counter]), Buffer.from(name)]),
+  ]),
+);
+
+/** `indexes` key of a counter: one shared buffer per counter, which callers must not modify. */
 export function counterKey(name: CounterName): Buffer {
-  return Buffer.concat([Buffer.from([IndexPrefix.counter]), Buffer.from(name)]);
+  const key = COUNTER_KEYS.get(name);
+  if (!key) throw new Error(`unknown counter ${String(name)}`);
+  return key;
 }
 
 /** Keys of the `default` family. */
