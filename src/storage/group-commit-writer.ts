@@ -3,7 +3,7 @@ import { activeSpanContext, endSpanWithError } from '../telemetry/index.js';
 import { Family, type FamilyName } from './column-families.js';
 import { countWrites, recordGroupCommit, startGroupSpan } from './commit-telemetry.js';
 import { MetaKey, readU64, u64 } from './keys.js';
-import type { BatchOp, RocksStore } from './rocks-store.js';
+import type { BatchOp, RocksStore, Row, ScanOptions } from './rocks-store.js';
 import { WriteOverlay, type StoreReader } from './write-overlay.js';
 
 /** What a write job sees: committed data plus what the jobs before it in the group staged. */
@@ -70,6 +70,51 @@ interface Group<P> {
   /** When the group left the writer for the commit thread (performance.now()). */
   sentAtMs: number;
   span: Span | undefined;
+}
+
+/**
+ * One job's transaction: its writes staged over the group's, and the positions, thread numbers and
+ * items it allocates, all taken into the group only when the job returns.
+ */
+class StagedTransaction<P> implements WriteTransaction<P> {
+  readonly staged: WriteOverlay;
+  position: bigint;
+  threadNumber: bigint;
+  readonly published: P[] = [];
+
+  constructor(group: Group<P>) {
+    this.staged = new WriteOverlay(group.overlay);
+    this.position = group.position;
+    this.threadNumber = group.threadNumber;
+  }
+
+  get(family: FamilyName, key: Buffer): Buffer | undefined {
+    return this.staged.get(family, key);
+  }
+
+  scan(family: FamilyName, options: ScanOptions): Row[] {
+    return this.staged.scan(family, options);
+  }
+
+  put(family: FamilyName, key: Buffer, value: Buffer): void {
+    this.staged.put(family, key, value);
+  }
+
+  del(family: FamilyName, key: Buffer): void {
+    this.staged.del(family, key);
+  }
+
+  nextPosition(): bigint {
+    return ++this.position;
+  }
+
+  nextThreadNumber(): bigint {
+    return ++this.threadNumber;
+  }
+
+  publish(item: P): void {
+    this.published.push(item);
+  }
 }
 
 /**
@@ -192,25 +237,13 @@ export class GroupCommitWriter<P> {
   }
 
   #runJob(group: Group<P>, entry: Queued<P>): void {
-    const staged = new WriteOverlay(group.overlay);
-    let position = group.position;
-    let threadNumber = group.threadNumber;
-    const published: P[] = [];
-    const tx: WriteTransaction<P> = {
-      get: (family, key) => staged.get(family, key),
-      scan: (family, options) => staged.scan(family, options),
-      put: (family, key, value) => staged.put(family, key, value),
-      del: (family, key) => staged.del(family, key),
-      nextPosition: () => ++position,
-      nextThreadNumber: () => ++threadNumber,
-      publish: (item) => published.push(item),
-    };
+    const tx = new StagedTransaction<P>(group);
     try {
       const value = entry.job(tx);
-      group.overlay.absorb(staged);
-      group.position = position;
-      group.threadNumber = threadNumber;
-      group.published.push(...published);
+      group.overlay.absorb(tx.staged);
+      group.position = tx.position;
+      group.threadNumber = tx.threadNumber;
+      group.published.push(...tx.published);
       group.accepted.push({ entry, value });
     } catch (error) {
       entry.reject(error);
