@@ -1,5 +1,6 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { BackupRecord } from '../gen/progressdb/storage/v1/backup.js';
+import { STORAGE_SCHEMA_VERSION } from '../storage/index.js';
 
 /**
  * The backup file format (docs/backup.md): gzip around `MAGIC`, then length-prefixed (u32
@@ -13,8 +14,8 @@ export const MAGIC = Buffer.from('PDBBACK1', 'latin1');
 /** The version of the backup format this code writes and reads. */
 export const FORMAT_VERSION = 1;
 
-/** The version of the stored records (proto/progressdb/storage/v1) a backup carries. */
-export const SCHEMA_VERSION = 1;
+/** The storage schema of the records (proto/progressdb/storage/v1) a backup carries. */
+export const SCHEMA_VERSION = STORAGE_SCHEMA_VERSION;
 
 /** The largest record a reader accepts: far above any real one, so garbage lengths are refused. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;

@@ -18,3 +18,8 @@ export {
   type WriteTransaction,
 } from './group-commit-writer.js';
 export { LruCache } from './lru-cache.js';
+export {
+  STORAGE_SCHEMA_VERSION,
+  StorageSchemaError,
+  schemaVersionRow,
+} from './storage-schema.js';

@@ -2,8 +2,10 @@ import { RocksLevel, type ColumnHandle } from '@nxtedition/rocksdb';
 import { attributeSets, Attr, SpanName, startChildSpan } from '../telemetry/index.js';
 import { ALL_FAMILIES, Family, type FamilyName } from './column-families.js';
 import { CommitWorker } from './commit-worker.js';
+import { MetaKey } from './keys.js';
 import { RowCache } from './row-cache.js';
 import { StorageGauges, type FamilySize } from './storage-gauges.js';
+import { checkStorageSchema } from './storage-schema.js';
 
 const SCAN_ATTRIBUTES = attributeSets(Attr.family, ALL_FAMILIES);
 
@@ -87,7 +89,9 @@ export class RocksStore {
 
   /**
    * Opens (creating if missing) the database at `location` with every column family. The families
-   * that grow with every message get bounded memtables (see LARGE_FAMILY_OPTIONS).
+   * that grow with every message get bounded memtables (see LARGE_FAMILY_OPTIONS). A new database
+   * records its storage schema version; an existing one must have this code's.
+   * @throws StorageSchemaError when the database has another storage schema.
    */
   static async open(location: string): Promise<RocksStore> {
     const db = new RocksLevel(location);
@@ -97,7 +101,15 @@ export class RocksStore {
     }
     // The WAL is fsynced per group: compressing it would only add CPU to every commit.
     await db.open({ createIfMissing: true, walCompression: false, columns });
-    return new RocksStore(db, location);
+    const store = new RocksStore(db, location);
+    try {
+      const record = checkStorageSchema(location, store.get(Family.default, MetaKey.schemaVersion));
+      if (record) store.write([record], true);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return store;
   }
 
   /**

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { databasePath } from '../../src/app.js';
+import { RocksStore, schemaVersionRow, STORAGE_SCHEMA_VERSION } from '../../src/storage/index.js';
 import { runCli, spawnCli } from './cli-process.js';
 
 let dataDir: string;
@@ -54,4 +56,28 @@ test('serve with an invalid setting: the server’s configuration error and exit
   ]);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /invalid configuration, 1 problem:\n {2}durability:/);
+});
+
+test('serve on a data folder of another storage schema: the reason, the folder, and exit 1', async () => {
+  const newer = join(dataDir, 'newer');
+  const store = await RocksStore.open(databasePath(newer));
+  store.write([schemaVersionRow(STORAGE_SCHEMA_VERSION + 1)], true);
+  await store.close();
+  const result = await runCli([
+    'serve',
+    '--listen',
+    '127.0.0.1:0',
+    '--data-dir',
+    newer,
+    '--metrics-listen',
+    'off',
+  ]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.ok(
+    result.stderr.includes(
+      `the database at ${databasePath(newer)} has storage schema ${STORAGE_SCHEMA_VERSION + 1}`,
+    ),
+    result.stderr,
+  );
+  assert.doesNotMatch(result.stdout, /listening/);
 });
