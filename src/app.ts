@@ -16,6 +16,7 @@ import { UserTokenSigner } from './server/user-tokens.js';
 import { RocksStore } from './storage/index.js';
 import type { TailHub } from './tail/index.js';
 import { serveMetrics, type Logger, type MetricsEndpoint } from './telemetry/index.js';
+import { databasePath, MASTER_KEY_FILE_NAME } from './data-folder.js';
 
 /** A running ProgressDB: the server, the log and the store, closed in reverse order. */
 export interface App {
@@ -62,14 +63,6 @@ async function startMetrics(config: Config, logger: Logger): Promise<MetricsEndp
   const endpoint = await serveMetrics(metricsListen);
   logger.info({ url: endpoint.url }, `metrics on ${endpoint.url}`);
   return endpoint;
-}
-
-/** The local master key file's name in the data folder. */
-export const MASTER_KEY_FILE_NAME = 'master-keys.json';
-
-/** The folder of the RocksDB database inside the data folder. */
-export function databasePath(dataDir: string): string {
-  return join(dataDir, 'db');
 }
 
 /**

@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { DATABASE_FOLDER, MASTER_KEY_FILE_NAME } from '../data-folder.js';
 import { rebuildProjections } from '../log/index.js';
 import { Family, keys, RocksStore, type BatchOp } from '../storage/index.js';
 import { BackupError, BackupProblem, eventHead } from './backup-format.js';
 import { readBackupFile } from './backup-reader.js';
 import { verifyCounts, verifyKeys } from './restore-verification.js';
-
-/** The database folder and master key file inside a data folder (as src/app.ts lays it out). */
-const DATABASE_FOLDER = 'db';
-const MASTER_KEY_FILE_NAME = 'master-keys.json';
 
 /** Puts per write batch while loading events. */
 const LOAD_BATCH_OPS = 4096;

@@ -2,13 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { ClientOptions, ProgressDBClient } from '../../sdk/src/index.js';
+import { API_KEY_FILE_NAME as KEY_FILE_NAME } from '../data-folder.js';
 import { CliError } from './cli-error.js';
-
-/**
- * The key file `npm start` writes into its data folder (`API_KEY_FILE_NAME` in
- * src/server/api-keys.ts; not imported, so the CLI loads no server code).
- */
-const KEY_FILE_NAME = 'api-keys.json';
 
 /** The address a client command connects to when neither `--address` nor the environment names one. */
 const DEFAULT_ADDRESS = '127.0.0.1:50051';

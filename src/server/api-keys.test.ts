@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, test } from 'node:test';
-import { API_KEY_FILE_NAME, ApiKeyRegistry, resolveApiKeys } from './api-keys.js';
+import { API_KEY_FILE_NAME } from '../data-folder.js';
+import { ApiKeyRegistry, resolveApiKeys } from './api-keys.js';
 
 const root = mkdtempSync(join(tmpdir(), 'progressdb-api-keys-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -3,6 +3,7 @@ import { chmod, mkdir, open, readFile, rename, rm, stat, type FileHandle } from 
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
+import { API_KEY_FILE_NAME } from '../data-folder.js';
 
 /** What a key may do; see the role matrix in API.md. Frontend keys also need a signed user token. */
 export type Role = 'admin' | 'backend' | 'frontend';
@@ -99,9 +100,6 @@ export class ApiKeyRegistry {
     return `ApiKeyRegistry ${inspect(this.list())}`;
   }
 }
-
-/** Name of the generated key file inside the data folder. */
-export const API_KEY_FILE_NAME = 'api-keys.json';
 
 const keyFileSchema = z.object({
   admin: z.array(z.string().min(16)),

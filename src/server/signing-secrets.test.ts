@@ -5,12 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, test } from 'node:test';
-import {
-  resolveSigningSecrets,
-  SIGNING_SECRET_FILE_NAME,
-  SigningKeyring,
-  type SigningSecret,
-} from './signing-secrets.js';
+import { resolveSigningSecrets, SigningKeyring, type SigningSecret } from './signing-secrets.js';
+import { SIGNING_SECRET_FILE_NAME } from '../data-folder.js';
 
 const root = mkdtempSync(join(tmpdir(), 'progressdb-signing-secrets-'));
 after(() => rmSync(root, { recursive: true, force: true }));

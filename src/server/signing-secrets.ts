@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import { readPrivateFile, writePrivateFile } from './api-keys.js';
+import { SIGNING_SECRET_FILE_NAME } from '../data-folder.js';
 
 /** A user-token signing secret and the key id tokens carry to name it. */
 export interface SigningSecret {
@@ -105,9 +106,6 @@ export class SigningKeyring {
     return `SigningKeyring ${inspect(this.list())}`;
   }
 }
-
-/** Name of the generated signing-secret file inside the data folder. */
-export const SIGNING_SECRET_FILE_NAME = 'signing-secrets.json';
 
 const secretFileSchema = z.object({
   secrets: z

@@ -18,8 +18,4 @@ export {
   type WriteTransaction,
 } from './group-commit-writer.js';
 export { LruCache } from './lru-cache.js';
-export {
-  STORAGE_SCHEMA_VERSION,
-  StorageSchemaError,
-  schemaVersionRow,
-} from './storage-schema.js';
+export { STORAGE_SCHEMA_VERSION, StorageSchemaError, schemaVersionRow } from './storage-schema.js';

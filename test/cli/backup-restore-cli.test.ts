@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createClient } from '../../sdk/src/index.js';
-import { MASTER_KEY_FILE_NAME } from '../../src/app.js';
+import { MASTER_KEY_FILE_NAME } from '../../src/data-folder.js';
 import { writeWorkload } from '../integration/backup-workload.js';
 import { startTestServer, TEST_KEYS, type TestServer } from '../support/test-server.js';
 import { runCli, type CliRunOptions } from './cli-process.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { databasePath } from '../../src/app.js';
+import { databasePath } from '../../src/data-folder.js';
 import { RocksStore, schemaVersionRow, STORAGE_SCHEMA_VERSION } from '../../src/storage/index.js';
 import { runCli, spawnCli } from './cli-process.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { databasePath, MASTER_KEY_FILE_NAME } from '../../src/app.js';
+import { databasePath, MASTER_KEY_FILE_NAME } from '../../src/data-folder.js';
 import { LocalKeyProvider } from '../../src/crypto/index.js';
 import { PurgeAuditRecord, ThreadKeyRecord } from '../../src/gen/progressdb/storage/v1/records.js';
 import { rebuildProjections } from '../../src/log/index.js';

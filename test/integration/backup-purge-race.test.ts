@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createClient } from '../../sdk/src/index.js';
-import { databasePath } from '../../src/app.js';
+import { databasePath } from '../../src/data-folder.js';
 import { readBackupFile, restoreBackup, writeBackup } from '../../src/backup/index.js';
 import { Family, keys, RocksStore } from '../../src/storage/index.js';
 import { startTestServer, TEST_KEYS } from '../support/test-server.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createClient, type ProgressDBClient } from '../../sdk/src/index.js';
-import { databasePath, MASTER_KEY_FILE_NAME } from '../../src/app.js';
+import { databasePath, MASTER_KEY_FILE_NAME } from '../../src/data-folder.js';
 import {
   BackupError,
   BackupProblem,

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { databasePath } from '../../src/app.js';
+import { databasePath } from '../../src/data-folder.js';
 import { rebuildProjections } from '../../src/log/index.js';
 import { Family, keys, PROJECTION_FAMILIES, RocksStore } from '../../src/storage/index.js';
 import { connect, type Api } from '../support/api-client.js';

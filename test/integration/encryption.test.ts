@@ -3,7 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { databasePath, MASTER_KEY_FILE_NAME } from '../../src/app.js';
+import { databasePath, MASTER_KEY_FILE_NAME } from '../../src/data-folder.js';
 import { MessageViewRecord } from '../../src/gen/progressdb/storage/v1/records.js';
 import { Family, RocksStore } from '../../src/storage/index.js';
 import { failure } from '../support/api-client.js';

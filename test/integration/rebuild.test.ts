@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { databasePath } from '../../src/app.js';
+import { databasePath } from '../../src/data-folder.js';
 import { rebuildProjections } from '../../src/log/index.js';
 import { PROJECTION_FAMILIES, RocksStore } from '../../src/storage/index.js';
 import { projectionSnapshot as snapshot } from '../support/projections.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { databasePath } from '../../src/app.js';
+import { databasePath } from '../../src/data-folder.js';
 import { Family, keys, RocksStore } from '../../src/storage/index.js';
 import { TailReader } from '../support/tail-client.js';
 import { startTestServer } from '../support/test-server.js';

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { isDeepStrictEqual } from 'node:util';
-import { databasePath } from '../../src/app.js';
+import { databasePath } from '../../src/data-folder.js';
 import { MESSAGE_TTL_METADATA_KEY } from '../../src/log/index.js';
 import { Family, keys, RocksStore } from '../../src/storage/index.js';
 import { PurgeAuditRecord } from '../../src/gen/progressdb/storage/v1/records.js';

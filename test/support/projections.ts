@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { databasePath } from '../../src/app.js';
+import { databasePath } from '../../src/data-folder.js';
 import { rebuildProjections } from '../../src/log/index.js';
 import { PROJECTION_FAMILIES, RocksStore } from '../../src/storage/index.js';
 
