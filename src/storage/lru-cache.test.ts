@@ -39,3 +39,15 @@ test('prefixes are counted and dropped; clear empties it and its byte count', ()
   for (const id of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']) lru.set(id, 'x');
   assert.equal(lru.size, 8, 'the byte count started again from zero');
 });
+
+test('an entry used at least once per half-turn of the cache is never evicted', () => {
+  const lru = cache(4, 100);
+  for (const id of ['a', 'b', 'c', 'd']) lru.set(id, id);
+  for (let i = 0; i < 40; i++) {
+    if (i % 2 === 0) assert.equal(lru.get('a'), 'a', `a survived ${i} inserts`);
+    lru.set(`new-${i}`, 'x');
+  }
+  assert.equal(lru.size, 4);
+  for (let i = 0; i < 4; i++) lru.set(`newer-${i}`, 'x');
+  assert.equal(lru.has('a'), false, 'unused for a whole turn, it goes');
+});
