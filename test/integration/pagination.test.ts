@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type { ListMessagesRequest } from '../../src/gen/progressdb/v1/message_service.js';
+import { MessageViewRecord } from '../../src/gen/progressdb/storage/v1/records.js';
 import { Order } from '../../src/gen/progressdb/v1/types.js';
+import { Family, keys } from '../../src/storage/index.js';
 import { failure, type Api } from '../support/api-client.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -614,4 +616,64 @@ void test('a page read again shows every change since (the read caches never ser
     (await alice.messages.listMessages({ threadId })).messages.map((m) => m.id),
     ['b', 'c'],
   );
+});
+
+test('a page never goes past the thread revision it reports, whatever tails holds beyond it', async () => {
+  // A commit can reach RocksDB between the read of the thread head and the scan of its page. Here
+  // that row is put there for good: a scroll-back row one seq past the head, which the thread
+  // record does not count (a maintenance job writes it without an event).
+  const threadId = fresh('bounded');
+  await alice.messages.appendMessages({
+    threadId,
+    createThread: true,
+    messages: ['one', 'two', 'three'].map((body, i) => ({
+      messageId: `b${i}`,
+      role: 'user',
+      body,
+    })),
+  });
+  const head = 4n; // the creation, then three messages at seqs 2..4
+  await server.app.log.runJob((tx) => {
+    const numberBytes = tx.get(Family.indexes, keys.threadIdIndexKey(threadId));
+    assert.ok(numberBytes);
+    const number = keys.readU64(numberBytes);
+    const last = tx.get(Family.tails, keys.tailKey(number, head));
+    assert.ok(last);
+    const view = MessageViewRecord.decode(last);
+    assert.ok(view.message);
+    view.message.seq = head + 1n;
+    tx.put(
+      Family.tails,
+      keys.tailKey(number, head + 1n),
+      Buffer.from(MessageViewRecord.encode(view).finish()),
+    );
+  });
+
+  const newest = await alice.messages.listMessages({ threadId, pageSize: 10 });
+  assert.deepEqual(
+    newest.messages.map((m) => Number(m.seq)),
+    [2, 3, 4],
+  );
+  assert.equal(newest.threadRevision, head);
+  assert.equal(newest.hasMoreAfter, false);
+  assert.deepEqual(await page(threadId, afterSeq(2n), 10), {
+    seqs: [3, 4],
+    before: true,
+    after: false,
+  });
+  assert.deepEqual(await page(threadId, afterSeq(3n), 1), {
+    seqs: [4],
+    before: true,
+    after: false,
+  });
+  assert.deepEqual(await page(threadId, aroundSeq(head), 4), {
+    seqs: [2, 3, 4],
+    before: false,
+    after: false,
+  });
+  assert.deepEqual(await page(threadId, beforeSeq(head + 2n), 10), {
+    seqs: [2, 3, 4],
+    before: false,
+    after: false,
+  });
 });
