@@ -77,11 +77,13 @@ test('a failing job is rolled back alone: its writes and positions vanish, the o
     }),
     writer.submit((tx) => {
       tx.put(Family.events, key('dropped'), key('v'));
+      tx.put(Family.events, key('kept-1'), key('clobbered'));
       tx.nextPosition();
       throw new Error('refused');
     }),
     writer.submit((tx) => {
       assert.equal(tx.get(Family.events, key('dropped')), undefined);
+      assert.deepEqual(tx.get(Family.events, key('kept-1')), key('v'), 'the earlier job’s value');
       tx.put(Family.events, key('kept-2'), key('v'));
       return tx.nextPosition();
     }),
@@ -95,6 +97,7 @@ test('a failing job is rolled back alone: its writes and positions vanish, the o
     [start + 1n, start + 2n],
   );
   assert.equal(store.get(Family.events, key('dropped')), undefined);
+  assert.deepEqual(store.get(Family.events, key('kept-1')), key('v'));
   assert.ok(store.get(Family.events, key('kept-2')));
   await writer.close();
 });
