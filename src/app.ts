@@ -1,12 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Config } from './config/index.js';
-import {
-  AwsKmsKeyProvider,
-  DataKeyCache,
-  LocalKeyProvider,
-  type KeyProvider,
-} from './crypto/index.js';
+import { DataKeyCache, LocalKeyProvider, type KeyProvider } from './crypto/index.js';
 import { Retention, RetentionScheduler, ThreadAdmin, ThreadKeys, ThreadLog } from './log/index.js';
 import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.js';
 import { ProgressDbServer } from './server/progressdb-server.js';
@@ -43,6 +38,8 @@ export interface App {
 async function openKeyProvider(config: Config): Promise<KeyProvider> {
   const encryption = config.encryption;
   if (encryption.provider === 'aws' && encryption.awsKeyId && encryption.awsRegion) {
+    // Loaded here only: the AWS SDK costs ~20 MB of memory that the local provider does not need.
+    const { AwsKmsKeyProvider } = await import('./crypto/aws-kms-key-provider.js');
     return new AwsKmsKeyProvider({
       keyId: encryption.awsKeyId,
       region: encryption.awsRegion,

@@ -16,7 +16,8 @@ export {
 } from './key-provider.js';
 export { LocalKeyProvider, type LocalKeyProviderOptions } from './local-key-provider.js';
 export type { InsecureFileMode, MasterKeyFileStatus } from './master-key-file.js';
-export { AwsKmsKeyProvider, type AwsKmsKeyProviderOptions } from './aws-kms-key-provider.js';
+// AwsKmsKeyProvider is not re-exported: importing it loads the AWS SDK (~20 MB resident), so the
+// composition root imports './aws-kms-key-provider.js' only when the aws provider is configured.
 export { DataKeyCache, type DataKeyCacheOptions, type DataKeyLease } from './data-key-cache.js';
 export {
   isSealed,
