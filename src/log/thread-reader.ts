@@ -249,8 +249,13 @@ export class ThreadReader {
     // No seq lies past the head: clamping anchors there changes no page and keeps seq + 1 in u64.
     const end = record.revision + 1n;
     const clamp = (seq: bigint): bigint => (seq > end ? end : seq);
-    const take = (from: bigint, to: bigint | undefined, reverse: boolean, limit: number) =>
-      this.#collect(number, record.id, key, { from, to, reverse, limit, includeDeleted });
+    const take = (
+      from: bigint,
+      to: bigint | undefined,
+      reverse: boolean,
+      limit: number,
+      opened = limit,
+    ) => this.#collect(number, record.id, key, { from, to, reverse, limit, opened, includeDeleted });
     let before: MessageViewRecord[] = [];
     let after: MessageViewRecord[] = [];
     let pivot: bigint;
@@ -260,16 +265,16 @@ export class ThreadReader {
     switch (anchor.kind) {
       case 'newest':
         pivot = end;
-        before = take(0n, pivot, true, pageSize + 1);
+        before = take(0n, pivot, true, pageSize + 1, pageSize);
         moreAfter = false;
         break;
       case 'before_seq':
         pivot = clamp(anchor.seq);
-        before = take(0n, pivot, true, pageSize + 1);
+        before = take(0n, pivot, true, pageSize + 1, pageSize);
         break;
       case 'after_seq':
         pivot = clamp(anchor.seq) + 1n;
-        after = take(pivot, end, false, pageSize + 1);
+        after = take(pivot, end, false, pageSize + 1, pageSize);
         break;
       case 'around_seq':
       case 'around_message_id': {
@@ -305,13 +310,18 @@ export class ThreadReader {
     const last = messages[messages.length - 1]?.message?.seq ?? pivot - 1n;
     return {
       messages,
-      hasMoreBefore: moreBefore ?? take(0n, first, true, 1).length > 0,
-      hasMoreAfter: moreAfter ?? (last + 1n < end && take(last + 1n, end, false, 1).length > 0),
+      hasMoreBefore: moreBefore ?? take(0n, first, true, 1, 0).length > 0,
+      hasMoreAfter: moreAfter ?? (last + 1n < end && take(last + 1n, end, false, 1, 0).length > 0),
       threadRevision: record.revision,
     };
   }
 
-  /** Up to `limit` opened views from seq `from` (inclusive) to `to` (exclusive), in scan order. */
+  /**
+   * Up to `limit` views from seq `from` (inclusive) to `to` (exclusive), in scan order. The first
+   * `opened` (default: all) are opened; the rest are probes, only decoded (whether a message is
+   * deleted is stored in the clear), which the caller counts and drops: a row that does not open
+   * just outside a page does not fail the page.
+   */
   #collect(
     thread: bigint,
     threadId: string,
@@ -321,10 +331,12 @@ export class ThreadReader {
       to: bigint | undefined;
       reverse: boolean;
       limit: number;
+      opened?: number;
       includeDeleted: boolean;
     },
   ): MessageViewRecord[] {
     const { from, to, reverse, limit, includeDeleted } = range;
+    const opened = range.opened ?? limit;
     const out: MessageViewRecord[] = [];
     let low = from;
     let high = to;
@@ -337,7 +349,10 @@ export class ThreadReader {
         limit: chunk,
       });
       for (const value of values) {
-        const view = this.#views.open(thread, threadId, value, key);
+        const view =
+          out.length < opened
+            ? this.#views.open(thread, threadId, value, key)
+            : records.messageView.decode(value);
         const seq = view.message?.seq ?? 0n;
         if (reverse) high = seq;
         else low = seq + 1n;

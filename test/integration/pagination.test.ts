@@ -677,3 +677,47 @@ test('a page never goes past the thread revision it reports, whatever tails hold
     after: false,
   });
 });
+
+test('a row that does not open just outside a page does not fail the page', async () => {
+  // has_more is answered by one row read past the page: it is counted, never opened.
+  const threadId = fresh('neighbor');
+  await alice.messages.appendMessages({
+    threadId,
+    createThread: true,
+    messages: ['one', 'two', 'three'].map((body, i) => ({
+      messageId: `n${i}`,
+      role: 'user',
+      body,
+    })),
+  });
+  // Seq 3 gets the sealed body of seq 2 under another message id: bound to n0, it opens as n1 no more.
+  await server.app.log.runJob((tx) => {
+    const numberBytes = tx.get(Family.indexes, keys.threadIdIndexKey(threadId));
+    assert.ok(numberBytes);
+    const number = keys.readU64(numberBytes);
+    const first = tx.get(Family.tails, keys.tailKey(number, 2n));
+    assert.ok(first);
+    const view = MessageViewRecord.decode(first);
+    assert.ok(view.message);
+    view.message.seq = 3n;
+    view.message.id = 'n1';
+    tx.put(
+      Family.tails,
+      keys.tailKey(number, 3n),
+      Buffer.from(MessageViewRecord.encode(view).finish()),
+    );
+  });
+
+  assert.deepEqual(await page(threadId, undefined, 1), {
+    seqs: [4],
+    before: true,
+    after: false,
+  });
+  assert.deepEqual(await page(threadId, afterSeq(0n), 1), {
+    seqs: [2],
+    before: false,
+    after: true,
+  });
+  const inside = await failure(page(threadId, beforeSeq(4n), 1));
+  assert.deepEqual([inside.code, inside.reason], [status.DATA_LOSS, 'DECRYPT_FAILED']);
+});
