@@ -255,7 +255,8 @@ export class ThreadReader {
       reverse: boolean,
       limit: number,
       opened = limit,
-    ) => this.#collect(number, record.id, key, { from, to, reverse, limit, opened, includeDeleted });
+    ) =>
+      this.#collect(number, record.id, key, { from, to, reverse, limit, opened, includeDeleted });
     let before: MessageViewRecord[] = [];
     let after: MessageViewRecord[] = [];
     let pivot: bigint;
