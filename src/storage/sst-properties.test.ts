@@ -34,6 +34,7 @@ test('SST files name their column family, entries and deletions; other files giv
     assert.deepEqual(
       found.sort((a, b) => (a?.family ?? '').localeCompare(b?.family ?? '')),
       [
+        { family: 'default', entries: 1, deletions: 0 }, // the storage schema version
         { family: 'events', entries: 300, deletions: 0 },
         { family: 'threads', entries: 3, deletions: 1 },
       ],
