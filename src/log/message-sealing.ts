@@ -29,8 +29,13 @@ export function sealMessage(
 ): MessageRecord {
   if (!key) return message;
   const content = records.sealedContent.encode({ body: message.body, metadata: message.metadata });
-  const sealed = seal(content, key, aad(threadId, message));
-  return { ...message, body: sealed, metadata: {} };
+  try {
+    const sealed = seal(content, key, aad(threadId, message));
+    return { ...message, body: sealed, metadata: {} };
+  } finally {
+    // The encoding is a slice of Node's shared buffer pool, which lives on with other slices.
+    content.fill(0);
+  }
 }
 
 /** Opens a message record (a copy); plaintext records come back as they are. @throws DECRYPT_FAILED */

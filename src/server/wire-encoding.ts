@@ -162,9 +162,18 @@ export function eventsResponse(
   });
 }
 
+/**
+ * The writer of tail frames. A frame waits in every subscriber's mailbox until sent, up to the
+ * mailbox's bound in bytes, which counts the frame's own length: unpooled, so that a queued frame
+ * holds its own bytes only, not an 8 KiB pool slab.
+ */
+const frameWriter = new ReusableWriter({ pooled: false });
+
 /** A tail frame carrying one event (TailThread/User/AllResponse share this shape: field 1). */
 export function eventFrame(out: EventOut): EncodedResponse {
-  return encoded((writer) => {
-    nested(writer, 1, (w) => writeEvent(w, out));
-  });
+  return new EncodedResponse(
+    frameWriter.encode((writer) => {
+      nested(writer, 1, (w) => writeEvent(w, out));
+    }),
+  );
 }

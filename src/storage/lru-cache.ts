@@ -9,9 +9,10 @@ interface Slot<V> {
  * recently used out first. The caches of the store and the log are built on it.
  *
  * The order of use is the map's insertion order. Moving an entry to the back costs a delete and an
- * insert, so a hit moves it only once it has drifted into the older half of the entries: one
- * used at least once per half-turn of the cache is as safe from eviction as under strict LRU, and
- * a hot page of 50 hits no longer reorders the map 50 times.
+ * insert, so a hit moves it only once it has drifted into the older half of the entries: under the
+ * entry bound, one used at least once per half-turn of the cache is as safe from eviction as under
+ * strict LRU, and a hot page of 50 hits no longer reorders the map 50 times. Under the byte bound
+ * the order is only approximate: a large insert can evict an entry hit since its last move.
  */
 export class LruCache<V> {
   readonly #maxEntries: number;

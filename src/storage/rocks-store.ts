@@ -101,15 +101,20 @@ export class RocksStore {
     }
     // The WAL is fsynced per group: compressing it would only add CPU to every commit.
     await db.open({ createIfMissing: true, walCompression: false, columns });
-    const store = new RocksStore(db, location);
+    let store: RocksStore | undefined;
     try {
-      const record = checkStorageSchema(location, store.get(Family.default, MetaKey.schemaVersion));
+      store = new RocksStore(db, location);
+      const meta = (key: Buffer) => store?.get(Family.default, key);
+      const holdsData =
+        meta(MetaKey.lastPosition) !== undefined || meta(MetaKey.lastThreadNumber) !== undefined;
+      const record = checkStorageSchema(location, meta(MetaKey.schemaVersion), holdsData);
       if (record) store.write([record], true);
+      return store;
     } catch (error) {
-      await store.close();
+      // Close what opened, so that the folder's lock is free again; the first error is the one thrown.
+      await (store ? store.close() : db.close()).catch(() => undefined);
       throw error;
     }
-    return store;
   }
 
   /**

@@ -4,9 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Family } from './column-families.js';
-import { MetaKey } from './keys.js';
+import { MetaKey, u64 } from './keys.js';
 import { RocksStore } from './rocks-store.js';
-import { schemaVersionRow, STORAGE_SCHEMA_VERSION, StorageSchemaError } from './storage-schema.js';
+import {
+  checkStorageSchema,
+  schemaVersionRow,
+  STORAGE_SCHEMA_VERSION,
+  StorageSchemaError,
+} from './storage-schema.js';
 
 let root: string;
 
@@ -42,7 +47,10 @@ test('a database from before the version was recorded is schema 1 and gets the r
   await withStore(dir, (store) => {
     store.write([{ type: 'del', family: Family.default, key: MetaKey.schemaVersion }], true);
     store.write(
-      [{ type: 'put', family: Family.events, key: Buffer.from('k'), value: Buffer.from('v') }],
+      [
+        { type: 'put', family: Family.default, key: MetaKey.lastPosition, value: u64(7n) },
+        { type: 'put', family: Family.events, key: Buffer.from('k'), value: Buffer.from('v') },
+      ],
       true,
     );
   });
@@ -50,6 +58,23 @@ test('a database from before the version was recorded is schema 1 and gets the r
     assert.deepEqual(storedVersion(store), Buffer.from([0, 0, 0, 1]));
     assert.deepEqual(store.get(Family.events, Buffer.from('k')), Buffer.from('v'));
   });
+});
+
+test('a later version stamps only empty databases with itself; unversioned data stays schema 1', () => {
+  const later = STORAGE_SCHEMA_VERSION + 1;
+  assert.deepEqual(checkStorageSchema('/new', undefined, false, later), schemaVersionRow(later));
+  assert.throws(
+    () => checkStorageSchema('/old', undefined, true, later),
+    (error: unknown) =>
+      error instanceof StorageSchemaError &&
+      error.found === 1 &&
+      error.message.includes(`reads schema ${later} only`),
+  );
+  const current = schemaVersionRow(later);
+  assert.equal(
+    current.type === 'put' && checkStorageSchema('/x', current.value, true, later),
+    undefined,
+  );
 });
 
 test('a database of another schema is refused, named, and left closed and untouched', async () => {
@@ -84,10 +109,13 @@ test('a damaged schema version is refused, not overwritten', async () => {
       true,
     ),
   );
-  await assert.rejects(RocksStore.open(dir), (error: unknown) => {
-    assert.ok(error instanceof StorageSchemaError);
-    assert.equal(error.found, undefined);
-    assert.match(error.message, /damaged storage schema version/);
-    return true;
-  });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    // Refused again: the first attempt did not overwrite the damaged value.
+    await assert.rejects(RocksStore.open(dir), (error: unknown) => {
+      assert.ok(error instanceof StorageSchemaError);
+      assert.equal(error.found, undefined);
+      assert.match(error.message, /damaged storage schema version/);
+      return true;
+    });
+  }
 });
