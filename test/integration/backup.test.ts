@@ -293,6 +293,29 @@ test('a corrupted, truncated or foreign backup is refused with a clear error and
       /format version 2/,
     );
 
+    // A trailer whose message count is not what the restored database holds. The checksum covers
+    // what precedes the trailer, so the file reads clean: the restore's own count refuses it.
+    const clean = gunzipSync(good);
+    const frames: Buffer[] = [];
+    for (let at = 8; at < clean.length;) {
+      const length = clean.readUInt32BE(at);
+      frames.push(clean.subarray(at, at + 4 + length));
+      at += 4 + length;
+    }
+    const last = frames.pop();
+    assert.ok(last);
+    const trailer = BackupRecord.decode(last.subarray(4));
+    assert.equal(trailer.record?.$case, 'trailer');
+    if (trailer.record?.$case === 'trailer') trailer.record.value.messages += 1n;
+    const miscounted = Buffer.concat([clean.subarray(0, 8), ...frames, frameRecord(trailer)]);
+    await writeFile(join(work, 'miscounted.pdbbak'), gzipSync(miscounted));
+    await expectRefused(
+      work,
+      join(work, 'miscounted.pdbbak'),
+      BackupProblem.countMismatch,
+      /the restored database holds \d+ messages, the backup says \d+/,
+    );
+
     await writeFile(join(work, 'foreign.pdbbak'), 'hello, not a backup\n');
     await expectRefused(
       work,
