@@ -232,6 +232,22 @@ test('export then import into an empty server reproduces the threads; a second i
         return true;
       });
       assert.equal((await emptyAdmin.admin.getStats()).events, 0n);
+
+      // A thread of the same id that the target made itself is not the import's to continue.
+      const foreign = ids[0]!;
+      await emptyBackend.threads.create({ threadId: foreign, title: 'mine' }, as('alice'));
+      await emptyBackend.messages.append(
+        { threadId: foreign, role: 'user', body: 'local' },
+        as('alice'),
+      );
+      const before = await threadState(emptyBackend, foreign);
+      await assert.rejects(importEvents(emptyBackend, file), (error: unknown) => {
+        assert.ok(error instanceof BackupError);
+        assert.equal(error.problem, BackupProblem.invalidInput);
+        assert.match(error.message, new RegExp(`thread ${foreign} already exists in the target`));
+        return true;
+      });
+      assert.deepEqual(await threadState(emptyBackend, foreign), before, 'left as it was');
     } finally {
       emptyBackend.close();
       emptyAdmin.close();
