@@ -11,5 +11,13 @@ if (wanted) {
     data: { include: ['@grpc/grpc-js'] },
   });
   const { startTelemetry } = await import('./telemetry-runtime.ts');
-  startTelemetry(wanted);
+  try {
+    startTelemetry(wanted);
+  } catch (error) {
+    // An OTEL_* setting the SDK cannot honour: one line, as main.ts reports a failed start.
+    process.stderr.write(
+      `progressdb failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  }
 }

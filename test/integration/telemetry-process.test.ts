@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -11,6 +14,9 @@ import { protoPath } from 'grpc-health-check';
 import { connect } from '../support/api-client.js';
 import { spawnServer, type ChildServer } from '../support/child-server.js';
 import { TEST_KEYS } from '../support/test-server.js';
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const PRELOAD = fileURLToPath(new URL('../../src/telemetry/preload.mjs', import.meta.url));
 
 // The server as `npm start` runs it (with the telemetry preload), exporting spans over OTLP/JSON
 // to a collector this test plays, and serving /metrics on a free port.
@@ -194,4 +200,35 @@ test('health: every service and the server go NOT_SERVING when shutdown begins',
   await Promise.all(watches.map((watch) => watch.status('NOT_SERVING')));
   assert.deepEqual(await stopped, { code: 0, signal: null });
   health.close();
+});
+
+test('npm start: an OTLP protocol the build cannot export is one clear line and exit 1', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'progressdb-otlp-grpc-'));
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, MAIN], {
+      env: {
+        ...process.env,
+        PROGRESSDB_DATA_DIR: dataDir,
+        PROGRESSDB_LISTEN: '127.0.0.1:0',
+        PROGRESSDB_METRICS_LISTEN: 'off',
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 1, stderr);
+    assert.equal(
+      stderr,
+      'progressdb failed to start: OTLP metrics over "grpc" are not supported: set ' +
+        'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL to http/protobuf or http/json\n',
+    );
+    assert.doesNotMatch(stdout, /listening/);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
