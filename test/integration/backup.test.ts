@@ -316,6 +316,22 @@ test('a corrupted, truncated or foreign backup is refused with a clear error and
       /the restored database holds \d+ messages, the backup says \d+/,
     );
 
+    // Cancelled part way (Ctrl-C in the CLI): refused as such, and nothing is kept.
+    const controller = new AbortController();
+    await assert.rejects(
+      restoreBackup({
+        file,
+        dataDir: join(work, 'restored-cancelled'),
+        signal: controller.signal,
+        onProgress: () => controller.abort(),
+      }),
+      (error: unknown) =>
+        error instanceof BackupError &&
+        error.problem === BackupProblem.cancelled &&
+        /cancelled: nothing was kept/.test(error.message),
+    );
+    assert.ok(!(await readdir(work)).some((name) => name.includes('restored-cancelled')));
+
     await writeFile(join(work, 'foreign.pdbbak'), 'hello, not a backup\n');
     await expectRefused(
       work,
