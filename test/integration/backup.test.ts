@@ -373,3 +373,61 @@ test('a corrupted, truncated or foreign backup is refused with a clear error and
     await rm(work, { recursive: true, force: true });
   }
 });
+
+test('threads of 1,023, 1,024 and 1,025 events cross the backup page (1,024) whole', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'progressdb-backup-'));
+  const source = await startTestServer();
+  const { backend, admin } = clients(source);
+  const sizes = { 'page-under': 1023, 'page-exact': 1024, 'page-over': 1025, 'page-two': 2 };
+  try {
+    // Each thread: its creation, then (events - 1) messages in calls of at most 100.
+    for (const [threadId, events] of Object.entries(sizes)) {
+      for (let done = 1; done < events; done += 100) {
+        const count = Math.min(100, events - done);
+        await backend.messages.appendMany(
+          {
+            threadId,
+            createThread: true,
+            messages: Array.from({ length: count }, (_, i) => ({
+              role: 'user',
+              body: { n: done + i },
+            })),
+          },
+          as('alice'),
+        );
+      }
+    }
+    const file = join(work, 'pages.pdbbak');
+    await downloadBackup(admin.admin, file);
+    const restoredDir = join(work, 'restored');
+    const restored = await restoreBackup({ file, dataDir: restoredDir });
+    assert.equal(restored.events, BigInt(1023 + 1024 + 1025 + 2));
+
+    backend.close();
+    admin.close();
+    await source.app.close();
+    const sourceStore = await RocksStore.open(databasePath(source.dataDir));
+    const restoredStore = await RocksStore.open(databasePath(restoredDir));
+    try {
+      assert.deepEqual(rows(restoredStore, Family.events), rows(sourceStore, Family.events));
+      for (const [threadId, events] of Object.entries(sizes)) {
+        const number = restoredStore.get(Family.indexes, keys.threadIdIndexKey(threadId));
+        assert.ok(number, threadId);
+        const revisions = restoredStore
+          .scan(Family.events, keys.threadRange(keys.readU64(number)))
+          .map((row) => Number(keys.decodeThreadRevisionKey(row.key).revision));
+        assert.deepEqual(
+          revisions,
+          Array.from({ length: events }, (_, i) => i + 1),
+          `${threadId}: every revision, once`,
+        );
+      }
+    } finally {
+      await sourceStore.close();
+      await restoredStore.close();
+    }
+  } finally {
+    await source.close();
+    await rm(work, { recursive: true, force: true });
+  }
+});
