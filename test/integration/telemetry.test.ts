@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
 import { after, before, test } from 'node:test';
-import { SpanKind } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 // As the preload does: the ESM hook first, then the SDK, and only then anything importing grpc-js.
@@ -292,6 +292,38 @@ test('a subscriber dropped as too slow is counted by kind', async () => {
     const text = await (await fetch(url)).text();
     assert.match(text, /^progressdb_tail_dropped_total\{progressdb_tail_kind="thread"\} 1$/m);
     assert.match(text, /^progressdb_tail_subscribers\{progressdb_tail_kind="thread"\} 0$/m);
+    api.close();
+  } finally {
+    await own.close();
+  }
+});
+
+test('a group commit that fails ends its span as an error; the writer goes on', async () => {
+  // A server of its own: the shared one is closed by the column-family test above.
+  const own = await startTestServer();
+  try {
+    const parent = trace.getTracer('test').startSpan('failing job');
+    const failing = context.with(trace.setSpan(context.active(), parent), () =>
+      own.app.log.runJob((tx) => {
+        // A family the database does not have: the batch cannot be written.
+        tx.put('no-such-family' as never, Buffer.from('k'), Buffer.from('v'));
+      }),
+    );
+    await assert.rejects(failing);
+    parent.end();
+    const { traceId } = parent.spanContext();
+    const commit = await spans.find(
+      (span) => span.name === SpanName.groupCommit && span.spanContext().traceId === traceId,
+    );
+    assert.equal(commit.status.code, SpanStatusCode.ERROR);
+    const api = own.api();
+    const after = await api.messages.appendMessage({
+      threadId: 'after-failed-commit',
+      role: 'user',
+      body: 'still writing',
+      createThread: true,
+    });
+    assert.equal(after.revision, 2n);
     api.close();
   } finally {
     await own.close();
