@@ -205,6 +205,16 @@ test('/metrics serves the RPC histogram, group-commit metrics and subscriber gau
   has(new RegExp(`^${name(Metric.diskBytes)}\\{progressdb_storage_file_kind="wal"\\} \\d+`, 'm'));
   tail.cancel();
   await tail.ended;
+  // The server learns of the cancellation on its own time: scrape until the stream is counted.
+  const cancelled = new RegExp(
+    `^${name(Metric.rpcDuration)}_count\\{rpc_service="progressdb.v1.TailService",rpc_method="TailThread",rpc_grpc_status="CANCELLED"\\} 1$`,
+    'm',
+  );
+  let scraped = '';
+  for (let attempt = 0; attempt < 200 && !cancelled.test(scraped); attempt++) {
+    scraped = await (await fetch(url)).text();
+  }
+  assert.match(scraped, cancelled, 'a tail cancelled by its client is a CANCELLED call');
   api.close();
 });
 
