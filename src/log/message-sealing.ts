@@ -46,11 +46,19 @@ export function openMessage(
 ): MessageRecord {
   if (!isSealed(message.body)) return message;
   if (!key) throw decryptFailed(threadId);
+  let plaintext: Buffer | undefined;
   try {
-    const content = SealedContentRecord.decode(open(message.body, key, aad(threadId, message)));
-    return { ...message, body: Buffer.from(content.body), metadata: content.metadata };
+    plaintext = open(message.body, key, aad(threadId, message));
+    const content = SealedContentRecord.decode(plaintext);
+    // The body's own memory: a pooled copy would share an 8 KiB slab with whatever else, and
+    // outlive the caches' byte counts and a purge's forgetting.
+    const body = Buffer.allocUnsafeSlow(content.body.byteLength);
+    body.set(content.body);
+    return { ...message, body, metadata: content.metadata };
   } catch {
     throw decryptFailed(threadId);
+  } finally {
+    plaintext?.fill(0);
   }
 }
 

@@ -22,10 +22,10 @@ function encodeShared<T>(codec: Codec<T>, record: T): Buffer {
   return recordWriter.encode((writer) => codec.encode(record, writer));
 }
 
-function bind<T>(codec: Codec<T>, family: string) {
+function bind<T>(codec: Codec<T>, family: string, writer = recordWriter) {
   return {
     encode(record: T): Buffer {
-      return encodeShared(codec, record);
+      return writer.encode((w) => codec.encode(record, w));
     },
     /** @throws ProgressDbError CORRUPT_RECORD when the bytes are not a record. */
     decode(bytes: Buffer): T {
@@ -104,7 +104,12 @@ export const records = {
   messageView: bind(MessageViewRecord, 'tails'),
   thread: bind(ThreadRecord, 'threads'),
   request: bind(RequestRecord, 'indexes'),
-  sealedContent: bind(SealedContentRecord, 'sealed content'),
+  /** Plaintext, sealed at once: its writer keeps no copy (see `sealMessage`). */
+  sealedContent: bind(
+    SealedContentRecord,
+    'sealed content',
+    new ReusableWriter({ pooled: false, wipe: true }),
+  ),
 };
 
 export type {

@@ -10,14 +10,14 @@ if (wanted) {
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
     data: { include: ['@grpc/grpc-js'] },
   });
-  const { startTelemetry } = await import('./telemetry-runtime.ts');
+  const { startTelemetry, TelemetryConfigError } = await import('./telemetry-runtime.ts');
   try {
     startTelemetry(wanted);
   } catch (error) {
     // An OTEL_* setting the SDK cannot honour: one line, as main.ts reports a failed start.
-    process.stderr.write(
-      `progressdb failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
+    // Anything else is a bug, and keeps its stack.
+    if (!(error instanceof TelemetryConfigError)) throw error;
+    process.stderr.write(`progressdb failed to start: ${error.message}\n`);
     process.exit(1);
   }
 }

@@ -33,6 +33,14 @@ interface Started extends TelemetryRuntime {
   sdk: NodeSDK;
 }
 
+/** An `OTEL_*` setting the SDK cannot honour (a start refused with its message, not a bug). */
+export class TelemetryConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TelemetryConfigError';
+  }
+}
+
 /** The process-wide runtime; a const holder, as importers under the ESM hook see stale `let`s. */
 const state: { started: Started | undefined } = { started: undefined };
 
@@ -51,7 +59,7 @@ function spanExportRequested(env: NodeJS.ProcessEnv): boolean {
  * The OTLP metric reader the standard variables ask for (`OTEL_METRICS_EXPORTER=otlp`), beside the
  * Prometheus endpoint: every `OTEL_METRIC_EXPORT_INTERVAL` ms (default 60000) to
  * `OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT`, as `http/protobuf` (the default) or `http/json`.
- * @throws Error for a protocol this build does not export (`grpc`).
+ * @throws TelemetryConfigError for a protocol this build does not export (`grpc`).
  */
 function otlpMetricReader(env: NodeJS.ProcessEnv): MetricReader | undefined {
   const exporters = (env.OTEL_METRICS_EXPORTER ?? '').split(',').map((name) => name.trim());
@@ -62,7 +70,7 @@ function otlpMetricReader(env: NodeJS.ProcessEnv): MetricReader | undefined {
     'http/protobuf'
   ).trim();
   if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
-    throw new Error(
+    throw new TelemetryConfigError(
       `OTLP metrics over "${protocol}" are not supported: set OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ` +
         'to http/protobuf or http/json',
     );

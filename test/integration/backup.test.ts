@@ -407,7 +407,12 @@ test('threads of 1,023, 1,024 and 1,025 events cross the backup page (1,024) who
     admin.close();
     await source.app.close();
     const sourceStore = await RocksStore.open(databasePath(source.dataDir));
-    const restoredStore = await RocksStore.open(databasePath(restoredDir));
+    const restoredStore = await RocksStore.open(databasePath(restoredDir)).catch(
+      async (error: unknown) => {
+        await sourceStore.close();
+        throw error;
+      },
+    );
     try {
       assert.deepEqual(rows(restoredStore, Family.events), rows(sourceStore, Family.events));
       for (const [threadId, events] of Object.entries(sizes)) {
@@ -427,6 +432,8 @@ test('threads of 1,023, 1,024 and 1,025 events cross the backup page (1,024) who
       await restoredStore.close();
     }
   } finally {
+    backend.close();
+    admin.close();
     await source.close();
     await rm(work, { recursive: true, force: true });
   }
