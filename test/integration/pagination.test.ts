@@ -618,6 +618,34 @@ void test('a page read again shows every change since (the read caches never ser
   );
 });
 
+/**
+ * Writes the scroll-back row of `from` again at seq `to` (changed by `change`), through a
+ * maintenance job: a row the thread's record and log know nothing of.
+ */
+async function copyTailRow(
+  threadId: string,
+  from: bigint,
+  to: bigint,
+  change: (message: NonNullable<MessageViewRecord['message']>) => void,
+): Promise<void> {
+  await server.app.log.runJob((tx) => {
+    const numberBytes = tx.get(Family.indexes, keys.threadIdIndexKey(threadId));
+    assert.ok(numberBytes);
+    const number = keys.readU64(numberBytes);
+    const stored = tx.get(Family.tails, keys.tailKey(number, from));
+    assert.ok(stored);
+    const view = MessageViewRecord.decode(stored);
+    assert.ok(view.message);
+    view.message.seq = to;
+    change(view.message);
+    tx.put(
+      Family.tails,
+      keys.tailKey(number, to),
+      Buffer.from(MessageViewRecord.encode(view).finish()),
+    );
+  });
+}
+
 test('a page never goes past the thread revision it reports, whatever tails holds beyond it', async () => {
   // A commit can reach RocksDB between the read of the thread head and the scan of its page. Here
   // that row is put there for good: a scroll-back row one seq past the head, which the thread
@@ -633,21 +661,7 @@ test('a page never goes past the thread revision it reports, whatever tails hold
     })),
   });
   const head = 4n; // the creation, then three messages at seqs 2..4
-  await server.app.log.runJob((tx) => {
-    const numberBytes = tx.get(Family.indexes, keys.threadIdIndexKey(threadId));
-    assert.ok(numberBytes);
-    const number = keys.readU64(numberBytes);
-    const last = tx.get(Family.tails, keys.tailKey(number, head));
-    assert.ok(last);
-    const view = MessageViewRecord.decode(last);
-    assert.ok(view.message);
-    view.message.seq = head + 1n;
-    tx.put(
-      Family.tails,
-      keys.tailKey(number, head + 1n),
-      Buffer.from(MessageViewRecord.encode(view).finish()),
-    );
-  });
+  await copyTailRow(threadId, head, head + 1n, () => undefined);
 
   const newest = await alice.messages.listMessages({ threadId, pageSize: 10 });
   assert.deepEqual(
@@ -691,21 +705,8 @@ test('a row that does not open just outside a page does not fail the page', asyn
     })),
   });
   // Seq 3 gets the sealed body of seq 2 under another message id: bound to n0, it opens as n1 no more.
-  await server.app.log.runJob((tx) => {
-    const numberBytes = tx.get(Family.indexes, keys.threadIdIndexKey(threadId));
-    assert.ok(numberBytes);
-    const number = keys.readU64(numberBytes);
-    const first = tx.get(Family.tails, keys.tailKey(number, 2n));
-    assert.ok(first);
-    const view = MessageViewRecord.decode(first);
-    assert.ok(view.message);
-    view.message.seq = 3n;
-    view.message.id = 'n1';
-    tx.put(
-      Family.tails,
-      keys.tailKey(number, 3n),
-      Buffer.from(MessageViewRecord.encode(view).finish()),
-    );
+  await copyTailRow(threadId, 2n, 3n, (message) => {
+    message.id = 'n1';
   });
 
   assert.deepEqual(await page(threadId, undefined, 1), {
