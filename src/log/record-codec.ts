@@ -104,12 +104,11 @@ export const records = {
   messageView: bind(MessageViewRecord, 'tails'),
   thread: bind(ThreadRecord, 'threads'),
   request: bind(RequestRecord, 'indexes'),
-  /** Plaintext, sealed at once: its writer keeps no copy (see `sealMessage`). */
-  sealedContent: bind(
-    SealedContentRecord,
-    'sealed content',
-    new ReusableWriter({ pooled: false, wipe: true }),
-  ),
+  /**
+   * Plaintext, sealed at once: its writer keeps no copy, and `sealMessage` zeroes the encoding
+   * once sealed, so it may come from the shared pool like any other.
+   */
+  sealedContent: bind(SealedContentRecord, 'sealed content', new ReusableWriter({ wipe: true })),
 };
 
 export type {

@@ -104,17 +104,22 @@ export class RocksStore {
     let store: RocksStore | undefined;
     try {
       store = new RocksStore(db, location);
-      const meta = (key: Buffer) => store?.get(Family.default, key);
-      const holdsData =
-        meta(MetaKey.lastPosition) !== undefined || meta(MetaKey.lastThreadNumber) !== undefined;
-      const record = checkStorageSchema(location, meta(MetaKey.schemaVersion), holdsData);
-      if (record) store.write([record], true);
+      store.#checkSchema(location);
       return store;
     } catch (error) {
       // Close what opened, so that the folder's lock is free again; the first error is the one thrown.
       await (store ? store.close() : db.close()).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Records the storage schema in a new database; refuses another. @throws StorageSchemaError */
+  #checkSchema(location: string): void {
+    const meta = (key: Buffer) => this.get(Family.default, key);
+    const holdsData =
+      meta(MetaKey.lastPosition) !== undefined || meta(MetaKey.lastThreadNumber) !== undefined;
+    const record = checkStorageSchema(location, meta(MetaKey.schemaVersion), holdsData);
+    if (record) this.write([record], true);
   }
 
   /**
